@@ -1,0 +1,170 @@
+//! Backend selection at run time. The book is generic over
+//! `B: AutodiffBackend`; this module picks the concrete type from `--backend`
+//! and fails with a clear error when that backend is not compiled in or has
+//! no device.
+
+use serde::Serialize;
+
+use crate::error::Ex2Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// burn's flex CPU backend (default; needs nothing installed).
+    Cpu,
+    /// NVIDIA GPUs through burn-cuda (cargo feature `cuda`).
+    Cuda,
+    /// Any GPU through wgpu (cargo feature `wgpu`).
+    Wgpu,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Cpu => "cpu",
+            BackendKind::Cuda => "cuda",
+            BackendKind::Wgpu => "wgpu",
+        }
+    }
+}
+
+/// Work that runs on whichever backend was chosen.
+pub trait BackendTask {
+    type Output;
+    fn run<B: burn::tensor::backend::AutodiffBackend>(
+        self,
+        device: B::Device,
+        device_name: String,
+    ) -> anyhow::Result<Self::Output>;
+}
+
+pub fn dispatch<T: BackendTask>(kind: BackendKind, task: T) -> anyhow::Result<T::Output> {
+    match kind {
+        BackendKind::Cpu => {
+            type B = burn::backend::Autodiff<burn::backend::Flex>;
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let threads = std::env::var("RAYON_NUM_THREADS")
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .unwrap_or(threads);
+            task.run::<B>(
+                burn::backend::flex::FlexDevice,
+                format!("CPU, burn flex, {threads} threads"),
+            )
+        }
+        BackendKind::Cuda => {
+            #[cfg(feature = "cuda")]
+            {
+                type B = burn::backend::Autodiff<burn::backend::Cuda>;
+                let device = burn::backend::cuda::CudaDevice::default();
+                probe::<B>(kind, &device)?;
+                task.run::<B>(device.clone(), format!("CUDA {device:?}"))
+            }
+            #[cfg(not(feature = "cuda"))]
+            {
+                let _ = task;
+                Err(not_compiled(kind).into())
+            }
+        }
+        BackendKind::Wgpu => {
+            #[cfg(feature = "wgpu")]
+            {
+                type B = burn::backend::Autodiff<burn::backend::Wgpu>;
+                let device = burn::backend::wgpu::WgpuDevice::default();
+                probe::<B>(kind, &device)?;
+                task.run::<B>(device.clone(), format!("wgpu {device:?}"))
+            }
+            #[cfg(not(feature = "wgpu"))]
+            {
+                let _ = task;
+                Err(not_compiled(kind).into())
+            }
+        }
+    }
+}
+
+/// Fails early, before any work, when `kind` is not compiled into this binary.
+pub fn ensure_compiled(kind: BackendKind) -> Result<(), Ex2Error> {
+    let compiled = match kind {
+        BackendKind::Cpu => true,
+        BackendKind::Cuda => cfg!(feature = "cuda"),
+        BackendKind::Wgpu => cfg!(feature = "wgpu"),
+    };
+    if compiled {
+        Ok(())
+    } else {
+        Err(not_compiled(kind))
+    }
+}
+
+fn not_compiled(kind: BackendKind) -> Ex2Error {
+    Ex2Error::Backend {
+        backend: kind.as_str().into(),
+        message: format!(
+            "this binary was built without it; rebuild with `cargo build --release --features {}`",
+            kind.as_str()
+        ),
+    }
+}
+
+/// Runs a tiny computation on the device. GPU runtimes panic when no device
+/// or driver is present; that panic becomes an error naming the backend.
+#[allow(dead_code)]
+fn probe<B: burn::tensor::backend::Backend>(
+    kind: BackendKind,
+    device: &B::Device,
+) -> Result<(), Ex2Error> {
+    let device = device.clone();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let t = burn::tensor::Tensor::<B, 1>::ones([4], &device);
+        t.sum().into_data()
+    }));
+    std::panic::set_hook(hook);
+    result.map(|_| ()).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the runtime panicked".into());
+        Ex2Error::Backend {
+            backend: kind.as_str().into(),
+            message: format!("no usable device ({message}); is a GPU and its driver present?"),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Device;
+    impl BackendTask for Device {
+        type Output = String;
+        fn run<B: burn::tensor::backend::AutodiffBackend>(
+            self,
+            _device: B::Device,
+            name: String,
+        ) -> anyhow::Result<String> {
+            Ok(name)
+        }
+    }
+
+    #[test]
+    fn cpu_is_always_available() {
+        assert!(
+            dispatch(BackendKind::Cpu, Device)
+                .unwrap()
+                .starts_with("CPU")
+        );
+    }
+
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn cuda_without_the_feature_is_a_clear_error() {
+        let e = dispatch(BackendKind::Cuda, Device).unwrap_err().to_string();
+        assert!(e.contains("cuda") && e.contains("--features cuda"), "{e}");
+    }
+}

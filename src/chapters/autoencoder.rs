@@ -1,0 +1,314 @@
+//! Chapter `autoencoder`: a convolutional autoencoder with a fully connected
+//! bottleneck, trained on mean L1, and why it needs an MSE warm-up.
+
+use anyhow::Result;
+use burn::module::{AutodiffModule, Module};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use polars::prelude::Column;
+
+use super::{ChapterOutput, Ctx, Figure};
+use crate::nn::batch::{images_to_tensor, tensor_to_images};
+use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, SIDE};
+use crate::nn::train::{EpochRecord, ReconstructionTrainingConfig, evaluate, train_reconstruction};
+use crate::plot::{LineChart, Series, digit_grid_png};
+use crate::tables::Table;
+
+pub const TABLES: &[&str] = &[
+    "history",
+    "control_history",
+    "summary",
+    "architecture",
+    "timing",
+];
+
+/// A trained model and how it got there.
+struct Trained<B: AutodiffBackend> {
+    model: ConvAutoencoder<B>,
+    history: Vec<EpochRecord>,
+    seed: u64,
+}
+
+fn train<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    name: &str,
+    seed: u64,
+    mse_warmup_epochs: usize,
+) -> Result<Trained<B>> {
+    let section = &ctx.config.book.chapter.autoencoder;
+    let profile = &ctx.config.profile;
+    B::seed(&ctx.device, seed);
+    let model = ConvAutoencoderConfig::new(section.latent_dim)
+        .with_channels(section.channels)
+        .init::<B>(&ctx.device);
+    let training = ReconstructionTrainingConfig::new(
+        profile.epochs,
+        profile.batch_size,
+        section.learning_rate,
+        seed,
+    )
+    .with_mse_warmup_epochs(mse_warmup_epochs);
+    let (model, history) = train_reconstruction(
+        name,
+        model,
+        &ctx.data.train.images,
+        &ctx.data.test.images,
+        &training,
+        &ctx.device,
+    )?;
+    Ok(Trained {
+        model,
+        history,
+        seed,
+    })
+}
+
+fn history_table(name: &str, history: &[EpochRecord]) -> Result<Table> {
+    Table::new(
+        name,
+        &["epoch"],
+        vec![
+            Column::new(
+                "epoch".into(),
+                history.iter().map(|r| r.epoch as u32).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "loss".into(),
+                history.iter().map(|r| r.loss.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "train_l1".into(),
+                history.iter().map(|r| r.train_l1).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "test_l1".into(),
+                history.iter().map(|r| r.test_l1).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "test_mse".into(),
+                history.iter().map(|r| r.test_mse).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+}
+
+fn reconstruct<B: Backend>(
+    model: &ConvAutoencoder<B>,
+    images: &crate::data::Images,
+    indices: &[usize],
+    device: &B::Device,
+) -> Vec<Vec<u8>> {
+    let x = images_to_tensor::<B>(images, indices, &mut Vec::new(), device);
+    tensor_to_images(model.forward(x))
+}
+
+pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
+    let section = &ctx.config.book.chapter.autoencoder;
+    let profile = &ctx.config.profile;
+    let (train_set, test_set) = (&ctx.data.train, &ctx.data.test);
+    let mut out = ChapterOutput::default();
+
+    // The model of the chapter, and (optionally) the same model, same seed,
+    // trained on plain L1 from the first step: the control for the plateau.
+    let seed = ctx.seed("autoencoder/conv-ae");
+    let main = train(
+        ctx,
+        "conv AE (MSE warm-up)",
+        seed,
+        section.mse_warmup_epochs,
+    )?;
+    out.seeds.insert("conv-ae".into(), main.seed);
+    let control = if section.train_plain_l1_control {
+        let c = train(ctx, "conv AE (plain L1)", seed, 0)?;
+        out.seeds.insert("conv-ae-plain-l1".into(), c.seed);
+        Some(c)
+    } else {
+        None
+    };
+
+    let device = &ctx.device;
+    let model = main.model.valid();
+    let train_err = evaluate(&model, &train_set.images, device);
+    let test_err = evaluate(&model, &test_set.images, device);
+    let last = main.history.last().expect("at least one epoch");
+    let params = main.model.num_params();
+
+    // The all-black image: the plateau's value, as a reference.
+    let black_l1 = test_set.mean_pixel();
+    let black_mse = {
+        let px = &test_set.images.pixels;
+        px.iter().map(|&p| (p as f64 / 255.0).powi(2)).sum::<f64>() / px.len() as f64
+    };
+
+    // Tables.
+    out.tables.push(history_table("history", &main.history)?);
+    let mut summary_models = vec!["all-black image".to_string(), "conv AE, MSE warm-up".into()];
+    let mut summary_params = vec![0u64, params as u64];
+    let mut summary_train_l1 = vec![train_set.mean_pixel(), train_err.l1];
+    let mut summary_test_l1 = vec![black_l1, test_err.l1];
+    let mut summary_test_mse = vec![black_mse, test_err.mse];
+    let mut timing_models = vec!["conv AE, MSE warm-up".to_string()];
+    let mut timing_seconds = vec![main.history.iter().map(|r| r.train_seconds).sum::<f64>()];
+    if let Some(c) = &control {
+        out.tables
+            .push(history_table("control_history", &c.history)?);
+        let cm = c.model.valid();
+        let ce = evaluate(&cm, &test_set.images, device);
+        let cte = evaluate(&cm, &train_set.images, device);
+        summary_models.push("conv AE, plain L1".into());
+        summary_params.push(params as u64);
+        summary_train_l1.push(cte.l1);
+        summary_test_l1.push(ce.l1);
+        summary_test_mse.push(ce.mse);
+        timing_models.push("conv AE, plain L1".into());
+        timing_seconds.push(c.history.iter().map(|r| r.train_seconds).sum::<f64>());
+        out.fact_f64("control_test_l1", ce.l1);
+        out.fact_f64("control_test_mse", ce.mse);
+        let first_below = c
+            .history
+            .iter()
+            .find(|r| r.test_l1 < 0.9 * black_l1)
+            .map(|r| r.epoch);
+        out.fact("control_left_plateau_epoch", first_below);
+    }
+    out.tables.push(Table::new(
+        "summary",
+        &["model"],
+        vec![
+            Column::new("model".into(), summary_models),
+            Column::new("parameters".into(), summary_params),
+            Column::new("train_l1".into(), summary_train_l1),
+            Column::new("test_l1".into(), summary_test_l1),
+            Column::new("test_mse".into(), summary_test_mse),
+        ],
+    )?);
+    let arch = main.model.architecture(device);
+    out.tables.push(Table::new(
+        "architecture",
+        &["index"],
+        vec![
+            Column::new("index".into(), (1..=arch.len() as u32).collect::<Vec<_>>()),
+            Column::new(
+                "part".into(),
+                arch.iter().map(|r| r.part.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "layer".into(),
+                arch.iter().map(|r| r.layer.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "output_shape".into(),
+                arch.iter()
+                    .map(|r| r.output_shape.clone())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "parameters".into(),
+                arch.iter().map(|r| r.parameters as u64).collect::<Vec<_>>(),
+            ),
+        ],
+    )?);
+    let images_per_epoch = (train_set.len() / profile.batch_size * profile.batch_size) as f64;
+    let throughput: Vec<f64> = timing_seconds
+        .iter()
+        .map(|s| images_per_epoch * profile.epochs as f64 / s)
+        .collect();
+    out.tables.push(Table::new(
+        "timing",
+        &["model"],
+        vec![
+            Column::new("model".into(), timing_models),
+            Column::new("train_seconds".into(), timing_seconds.clone()),
+            Column::new("train_images_per_second".into(), throughput.clone()),
+        ],
+    )?);
+
+    // Figures.
+    let epochs = |h: &[EpochRecord], f: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
+        h.iter().map(|r| (r.epoch as f64, f(r))).collect()
+    };
+    let mut chart = LineChart::new("epoch", "mean L1 per pixel")
+        .series(Series::new(
+            "train (warm-up)",
+            epochs(&main.history, |r| r.train_l1),
+        ))
+        .series(Series::new(
+            "test (warm-up)",
+            epochs(&main.history, |r| r.test_l1),
+        ));
+    if let Some(c) = &control {
+        chart = chart.series(Series::new(
+            "test (plain L1)",
+            epochs(&c.history, |r| r.test_l1),
+        ));
+    }
+    let chart = chart.series(Series::reference(
+        "all-black image",
+        black_l1,
+        1.0,
+        profile.epochs as f64,
+    ));
+    out.figures.push(Figure {
+        file: "loss.svg".into(),
+        bytes: chart.to_svg()?.into_bytes(),
+    });
+
+    let n = section.grid_digits.min(test_set.len());
+    let indices: Vec<usize> = (0..n).collect();
+    let mut rows = vec![
+        indices
+            .iter()
+            .map(|&i| test_set.images.image(i).to_vec())
+            .collect(),
+        reconstruct(&model, &test_set.images, &indices, device),
+    ];
+    if let Some(c) = &control {
+        rows.push(reconstruct(
+            &c.model.valid(),
+            &test_set.images,
+            &indices,
+            device,
+        ));
+    }
+    out.figures.push(Figure {
+        file: "reconstructions.png".into(),
+        bytes: digit_grid_png(&rows, SIDE, 2)?,
+    });
+
+    // Pixel positions whose training-set median is black: where L1's
+    // pixel-wise optimum is the all-black output.
+    let per_image = train_set.images.pixels_per_image();
+    let mut zeros = vec![0usize; per_image];
+    for i in 0..train_set.len() {
+        for (z, &p) in zeros.iter_mut().zip(train_set.images.image(i)) {
+            *z += usize::from(p == 0);
+        }
+    }
+    let median_black = zeros.iter().filter(|&&z| 2 * z > train_set.len()).count();
+    out.fact_f64(
+        "median_black_fraction",
+        median_black as f64 / per_image as f64,
+    );
+
+    // Facts for the text.
+    out.fact("latent_dim", section.latent_dim);
+    out.fact("epochs", profile.epochs);
+    out.fact("mse_warmup_epochs", section.mse_warmup_epochs);
+    out.fact("batch_size", profile.batch_size);
+    out.fact_f64("learning_rate", section.learning_rate);
+    out.fact("train_size", train_set.len());
+    out.fact("test_size", test_set.len());
+    out.fact("parameters", params);
+    out.fact("grid_digits", n);
+    out.fact("has_control", control.is_some());
+    out.fact_f64("test_l1", test_err.l1);
+    out.fact_f64("test_mse", test_err.mse);
+    out.fact_f64("train_l1", train_err.l1);
+    out.fact_f64("last_epoch_test_l1", last.test_l1);
+    out.fact_f64("black_l1", black_l1);
+    out.fact_f64("black_mse", black_mse);
+    out.fact_f64("l1_vs_black", test_err.l1 / black_l1);
+    out.fact_f64("train_seconds", timing_seconds[0]);
+    out.fact_f64("train_images_per_second", throughput[0]);
+    out.fact_f64("generalisation_gap", test_err.l1 - train_err.l1);
+    Ok(out)
+}

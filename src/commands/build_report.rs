@@ -1,0 +1,34 @@
+//! `ex2 build-report`: every chapter, then the PDF.
+
+use anyhow::Result;
+
+use crate::chapters::ChapterId;
+use crate::cli::GlobalArgs;
+use crate::runner::{self, BuildOptions, BuildSummary};
+
+pub fn run(global: &GlobalArgs) -> Result<BuildSummary> {
+    let config = super::load_config(global)?;
+    let chapters: Vec<ChapterId> = config.book.book.chapters.clone();
+    build(global, &config, chapters)
+}
+
+pub(crate) fn build(
+    global: &GlobalArgs,
+    config: &crate::config::Config,
+    run_chapters: Vec<ChapterId>,
+) -> Result<BuildSummary> {
+    let opts = BuildOptions {
+        run_chapters,
+        backend: global.backend,
+        data_dir: global.data_dir.clone(),
+        out: global.out.clone(),
+        command_line: std::env::args().collect(),
+    };
+    let summary = runner::build(config, &opts)?;
+    eprintln!(
+        "wrote {} (run {})",
+        summary.pdf.display(),
+        summary.run.dir.display()
+    );
+    Ok(summary)
+}

@@ -1,0 +1,342 @@
+//! `book.toml` → typed configuration.
+//!
+//! Modelled on mdBook's `book.toml`: kebab-case keys, unknown keys rejected by
+//! serde, and a validation pass that names the offending key and value.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::chapters::ChapterId;
+use crate::error::Ex2Error;
+
+/// The whole of `book.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct BookConfig {
+    pub book: BookSection,
+    pub build: BuildSection,
+    pub profile: BTreeMap<String, Profile>,
+    #[serde(default)]
+    pub chapter: ChapterSections,
+}
+
+/// `[book]`: what the report is and which chapters it has, in order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct BookSection {
+    pub title: String,
+    #[serde(default)]
+    pub subtitle: String,
+    pub authors: Vec<String>,
+    pub chapters: Vec<ChapterId>,
+}
+
+/// `[build]`: defaults for every command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct BuildSection {
+    /// Profile used when `--profile` is not given.
+    pub profile: String,
+    /// Base seed; every experiment derives its own seed from it.
+    pub seed: u64,
+    #[serde(default = "default_runs_dir")]
+    pub runs_dir: PathBuf,
+    #[serde(default = "default_figures_dir")]
+    pub figures_dir: PathBuf,
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+}
+
+fn default_runs_dir() -> PathBuf {
+    PathBuf::from("runs")
+}
+fn default_figures_dir() -> PathBuf {
+    PathBuf::from("figures")
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+/// Where a profile's images come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetSource {
+    /// The full MNIST set in the data directory, fetched when missing.
+    Mnist,
+    /// The small real MNIST sample shipped in `tests/fixtures/mnist-small`.
+    Fixture,
+}
+
+/// `[profile.<name>]`: sizes and budgets. Profiles change sizes, never the code path.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Profile {
+    pub dataset: DatasetSource,
+    /// Training images used (the first N of the training split).
+    pub train_size: usize,
+    /// Test images used (the first N of the test split).
+    pub test_size: usize,
+    pub epochs: usize,
+    pub batch_size: usize,
+}
+
+/// `[chapter.<id>]` sections. Each chapter's section has defaults, so a
+/// book.toml only lists what it changes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ChapterSections {
+    #[serde(default)]
+    pub autoencoder: AutoencoderSection,
+}
+
+/// `[chapter.autoencoder]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AutoencoderSection {
+    /// Size d of the bottleneck.
+    pub latent_dim: usize,
+    /// Channels of the two stride-2 convolutions of the encoder.
+    pub channels: [usize; 2],
+    pub learning_rate: f64,
+    /// Epochs trained on MSE before switching to the mean-L1 loss the
+    /// exercise asks for; this is what gets the model off the all-black
+    /// plateau (see the chapter).
+    pub mse_warmup_epochs: usize,
+    /// Also train the same model on plain L1 from the start, to measure
+    /// the plateau the warm-up avoids.
+    pub train_plain_l1_control: bool,
+    /// Test digits shown in the reconstruction grid.
+    pub grid_digits: usize,
+}
+
+impl Default for AutoencoderSection {
+    fn default() -> Self {
+        Self {
+            latent_dim: 12,
+            channels: [32, 64],
+            learning_rate: 1e-3,
+            mse_warmup_epochs: 1,
+            train_plain_l1_control: true,
+            grid_digits: 16,
+        }
+    }
+}
+
+/// The configuration a command runs with: the book plus the chosen profile.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub book: BookConfig,
+    /// Directory holding book.toml; relative paths are resolved against it.
+    pub root: PathBuf,
+    pub profile_name: String,
+    pub profile: Profile,
+}
+
+impl Config {
+    /// Reads and validates `path`, selecting `profile` (or `[build].profile`).
+    pub fn load(path: &Path, profile: Option<&str>) -> Result<Self, Ex2Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Ex2Error::Config {
+            file: path.to_path_buf(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        let root = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        Self::from_toml(&text, path, root, profile)
+    }
+
+    pub fn from_toml(
+        text: &str,
+        file: &Path,
+        root: PathBuf,
+        profile: Option<&str>,
+    ) -> Result<Self, Ex2Error> {
+        let err = |message: String| Ex2Error::Config {
+            file: file.to_path_buf(),
+            message,
+        };
+        let book: BookConfig = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        book.validate().map_err(err)?;
+        let profile_name = profile.unwrap_or(&book.build.profile).to_string();
+        let profile = book.profile.get(&profile_name).cloned().ok_or_else(|| {
+            err(format!(
+                "unknown profile `{profile_name}`; book.toml defines: {}",
+                book.profile.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        Ok(Self {
+            book,
+            root,
+            profile_name,
+            profile,
+        })
+    }
+
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.root.join(path)
+        }
+    }
+
+    pub fn runs_dir(&self) -> PathBuf {
+        self.resolve(&self.book.build.runs_dir)
+    }
+
+    pub fn figures_dir(&self) -> PathBuf {
+        self.resolve(&self.book.build.figures_dir)
+    }
+}
+
+impl BookConfig {
+    /// Checks values serde cannot: every message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.book.title.trim().is_empty() {
+            return Err("book.title must not be empty".into());
+        }
+        if self.book.chapters.is_empty() {
+            return Err("book.chapters must list at least one chapter".into());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for id in &self.book.chapters {
+            if !seen.insert(id) {
+                return Err(format!("book.chapters lists `{id}` twice"));
+            }
+        }
+        if !self.profile.contains_key(&self.build.profile) {
+            return Err(format!(
+                "build.profile = \"{}\" names no [profile.{}] section",
+                self.build.profile, self.build.profile
+            ));
+        }
+        for (name, p) in &self.profile {
+            p.validate(name)?;
+        }
+        self.chapter.autoencoder.validate()
+    }
+}
+
+fn positive(key: &str, value: usize) -> Result<(), String> {
+    if value == 0 {
+        Err(format!("{key} must be at least 1 (got 0)"))
+    } else {
+        Ok(())
+    }
+}
+
+impl Profile {
+    fn validate(&self, name: &str) -> Result<(), String> {
+        let key = |k: &str| format!("profile.{name}.{k}");
+        positive(&key("train-size"), self.train_size)?;
+        positive(&key("test-size"), self.test_size)?;
+        positive(&key("epochs"), self.epochs)?;
+        positive(&key("batch-size"), self.batch_size)?;
+        if self.batch_size > self.train_size {
+            return Err(format!(
+                "{} = {} is larger than {} = {}",
+                key("batch-size"),
+                self.batch_size,
+                key("train-size"),
+                self.train_size
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl AutoencoderSection {
+    fn validate(&self) -> Result<(), String> {
+        let key = |k: &str| format!("chapter.autoencoder.{k}");
+        positive(&key("latent-dim"), self.latent_dim)?;
+        positive(&key("channels[0]"), self.channels[0])?;
+        positive(&key("channels[1]"), self.channels[1])?;
+        positive(&key("grid-digits"), self.grid_digits)?;
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(format!(
+                "{} must be a positive number (got {})",
+                key("learning-rate"),
+                self.learning_rate
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOOK: &str = include_str!("../book.toml");
+
+    fn load(text: &str) -> Result<Config, String> {
+        Config::from_toml(text, Path::new("book.toml"), PathBuf::from("."), None)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn shipped_book_toml_is_valid_and_defaults_to_quick() {
+        let cfg = load(BOOK).unwrap();
+        assert_eq!(cfg.profile_name, "quick");
+        for p in ["smoke", "quick", "full"] {
+            assert!(cfg.book.profile.contains_key(p), "missing profile {p}");
+        }
+        assert_eq!(cfg.book.profile["smoke"].dataset, DatasetSource::Fixture);
+        assert_eq!(cfg.book.chapter.autoencoder.latent_dim, 12);
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_with_its_name() {
+        let text = BOOK.replace("[build]", "[build]\nsped = 3");
+        let e = load(&text).unwrap_err();
+        assert!(e.contains("sped"), "{e}");
+    }
+
+    #[test]
+    fn latent_dim_zero_is_rejected_with_its_key() {
+        let text = BOOK.replace("latent-dim = 12", "latent-dim = 0");
+        assert_ne!(text, BOOK, "book.toml must set latent-dim = 12");
+        let e = load(&text).unwrap_err();
+        assert!(e.contains("chapter.autoencoder.latent-dim"), "{e}");
+    }
+
+    #[test]
+    fn zero_epochs_and_empty_chapter_list_are_rejected() {
+        let text = BOOK.replacen("epochs = ", "epochs = 0 #", 1);
+        let e = load(&text).unwrap_err();
+        assert!(e.contains(".epochs must be at least 1"), "{e}");
+
+        let start = BOOK.find("chapters = [").unwrap();
+        let end = start + BOOK[start..].find(']').unwrap() + 1;
+        let text = format!("{}chapters = []{}", &BOOK[..start], &BOOK[end..]);
+        let e = load(&text).unwrap_err();
+        assert!(e.contains("book.chapters"), "{e}");
+    }
+
+    #[test]
+    fn unknown_chapter_id_lists_valid_ones() {
+        let text = BOOK.replacen("\"autoencoder\"", "\"autoencodr\"", 1);
+        let e = load(&text).unwrap_err();
+        assert!(e.contains("autoencodr") && e.contains("autoencoder"), "{e}");
+    }
+
+    #[test]
+    fn unknown_profile_is_rejected() {
+        let e = Config::from_toml(BOOK, Path::new("book.toml"), ".".into(), Some("huge"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("huge") && e.contains("quick"), "{e}");
+    }
+
+    #[test]
+    fn non_positive_learning_rate_is_rejected() {
+        let text = BOOK.replace("learning-rate = 1e-3", "learning-rate = -1.0");
+        assert_ne!(text, BOOK);
+        let e = load(&text).unwrap_err();
+        assert!(e.contains("chapter.autoencoder.learning-rate"), "{e}");
+    }
+}

@@ -1,0 +1,35 @@
+//! Command line entry: parse, dispatch, map errors to a message and an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use ex2::cli::{Cli, Command};
+use ex2::commands;
+use ex2::error::Ex2Error;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::BuildReport => commands::build_report::run(&cli.global).map(|s| s.failed),
+        Command::Chapter { ids } => commands::chapter::run(&cli.global, ids).map(|s| s.failed),
+        Command::List => commands::list::run(&cli.global).map(|_| Vec::new()),
+        Command::Data { action } => commands::data::run(&cli.global, action).map(|_| Vec::new()),
+    };
+    match result {
+        Ok(failed) if failed.is_empty() => ExitCode::SUCCESS,
+        Ok(failed) => {
+            for (id, e) in &failed {
+                eprintln!("error: chapter `{id}` failed (the book marks it): {e}");
+            }
+            ExitCode::from(4)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let code = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<Ex2Error>())
+                .map_or(1, Ex2Error::exit_code);
+            ExitCode::from(code as u8)
+        }
+    }
+}

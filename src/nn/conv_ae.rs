@@ -1,0 +1,216 @@
+//! The convolutional autoencoder of the exercise: two stride-2 convolutions
+//! and a fully connected bottleneck of size d, mirrored by the decoder.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::Tensor;
+use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::backend::Backend;
+use serde::Serialize;
+
+/// Side of an MNIST image.
+pub const SIDE: usize = 28;
+/// Side after the two stride-2 convolutions (28 → 14 → 7).
+const BOTTOM: usize = SIDE / 4;
+
+#[derive(Config, Debug)]
+pub struct ConvAutoencoderConfig {
+    /// Size d of the latent code.
+    pub latent_dim: usize,
+    /// Channels of the first and second convolution.
+    #[config(default = "[32, 64]")]
+    pub channels: [usize; 2],
+}
+
+#[derive(Module, Debug)]
+pub struct ConvEncoder<B: Backend> {
+    conv1: Conv2d<B>,
+    conv2: Conv2d<B>,
+    fc: Linear<B>,
+}
+
+#[derive(Module, Debug)]
+pub struct ConvDecoder<B: Backend> {
+    fc: Linear<B>,
+    deconv1: ConvTranspose2d<B>,
+    deconv2: ConvTranspose2d<B>,
+    channels: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct ConvAutoencoder<B: Backend> {
+    pub encoder: ConvEncoder<B>,
+    pub decoder: ConvDecoder<B>,
+}
+
+impl ConvAutoencoderConfig {
+    pub fn init<B: Backend>(&self, device: &B::Device) -> ConvAutoencoder<B> {
+        let [c1, c2] = self.channels;
+        let down = |cin, cout| {
+            Conv2dConfig::new([cin, cout], [3, 3])
+                .with_stride([2, 2])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(device)
+        };
+        // Output padding 1 makes each transposed convolution exactly double the side.
+        let up = |cin, cout| {
+            ConvTranspose2dConfig::new([cin, cout], [3, 3])
+                .with_stride([2, 2])
+                .with_padding([1, 1])
+                .with_padding_out([1, 1])
+                .init(device)
+        };
+        let flat = c2 * BOTTOM * BOTTOM;
+        ConvAutoencoder {
+            encoder: ConvEncoder {
+                conv1: down(1, c1),
+                conv2: down(c1, c2),
+                fc: LinearConfig::new(flat, self.latent_dim).init(device),
+            },
+            decoder: ConvDecoder {
+                fc: LinearConfig::new(self.latent_dim, flat).init(device),
+                deconv1: up(c2, c1),
+                deconv2: up(c1, 1),
+                channels: c2,
+            },
+        }
+    }
+}
+
+impl<B: Backend> ConvEncoder<B> {
+    /// `[n, 1, 28, 28]` images in [0, 1] → `[n, d]` codes.
+    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        let x = relu(self.conv1.forward(images));
+        let x = relu(self.conv2.forward(x));
+        self.fc.forward(x.flatten(1, 3))
+    }
+}
+
+impl<B: Backend> ConvDecoder<B> {
+    /// `[n, d]` codes → `[n, 1, 28, 28]` images in (0, 1).
+    pub fn forward(&self, codes: Tensor<B, 2>) -> Tensor<B, 4> {
+        let n = codes.dims()[0];
+        let x = relu(self.fc.forward(codes)).reshape([n, self.channels, BOTTOM, BOTTOM]);
+        let x = relu(self.deconv1.forward(x));
+        sigmoid(self.deconv2.forward(x))
+    }
+}
+
+impl<B: Backend> ConvAutoencoder<B> {
+    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.decoder.forward(self.encoder.forward(images))
+    }
+
+    /// One row per layer with its output shape (from a real forward pass of
+    /// one image) and parameter count (from the module).
+    pub fn architecture(&self, device: &B::Device) -> Vec<LayerRow> {
+        let shape = |dims: &[usize]| {
+            dims[1..]
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("×")
+        };
+        let mut rows = Vec::new();
+        let mut push = |part: &str, layer: &str, dims: &[usize], params: usize| {
+            rows.push(LayerRow {
+                part: part.into(),
+                layer: layer.into(),
+                output_shape: shape(dims),
+                parameters: params,
+            })
+        };
+        let e = &self.encoder;
+        let d = &self.decoder;
+        let x = Tensor::<B, 4>::zeros([1, 1, SIDE, SIDE], device);
+        push("input", "image", &x.dims(), 0);
+        let x = relu(e.conv1.forward(x));
+        push(
+            "encoder",
+            "conv 3×3, stride 2 + ReLU",
+            &x.dims(),
+            e.conv1.num_params(),
+        );
+        let x = relu(e.conv2.forward(x));
+        push(
+            "encoder",
+            "conv 3×3, stride 2 + ReLU",
+            &x.dims(),
+            e.conv2.num_params(),
+        );
+        let x = x.flatten::<2>(1, 3);
+        push("encoder", "flatten", &x.dims(), 0);
+        let z = e.fc.forward(x);
+        push(
+            "encoder",
+            "linear (latent code)",
+            &z.dims(),
+            e.fc.num_params(),
+        );
+        let x = relu(d.fc.forward(z));
+        push("decoder", "linear + ReLU", &x.dims(), d.fc.num_params());
+        let x = x.reshape([1, d.channels, BOTTOM, BOTTOM]);
+        push("decoder", "reshape", &x.dims(), 0);
+        let x = relu(d.deconv1.forward(x));
+        push(
+            "decoder",
+            "transposed conv 3×3, stride 2 + ReLU",
+            &x.dims(),
+            d.deconv1.num_params(),
+        );
+        let x = sigmoid(d.deconv2.forward(x));
+        push(
+            "decoder",
+            "transposed conv 3×3, stride 2 + sigmoid",
+            &x.dims(),
+            d.deconv2.num_params(),
+        );
+        rows
+    }
+}
+
+/// A row of the architecture table.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerRow {
+    pub part: String,
+    pub layer: String,
+    pub output_shape: String,
+    pub parameters: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+
+    #[test]
+    fn shapes_and_parameter_counts_match_the_architecture() {
+        let device = Default::default();
+        let model = ConvAutoencoderConfig::new(12).init::<Flex>(&device);
+        let rows = model.architecture(&device);
+        let out: Vec<_> = rows.iter().map(|r| r.output_shape.as_str()).collect();
+        assert_eq!(
+            out,
+            [
+                "1×28×28",
+                "32×14×14",
+                "64×7×7",
+                "3136",
+                "12",
+                "3136",
+                "64×7×7",
+                "32×14×14",
+                "1×28×28"
+            ]
+        );
+        let total: usize = rows.iter().map(|r| r.parameters).sum();
+        assert_eq!(total, model.num_params());
+        // conv1: 32·9 + 32; fc: 3136·12 + 12.
+        assert_eq!(rows[1].parameters, 320);
+        assert_eq!(rows[4].parameters, 37_644);
+        let y = model.forward(Tensor::zeros([2, 1, 28, 28], &device));
+        assert_eq!(y.dims(), [2, 1, 28, 28]);
+    }
+}

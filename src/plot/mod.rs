@@ -1,0 +1,25 @@
+//! Figures: line charts as SVG (plotters), digit grids as PNG.
+//!
+//! Text in the SVGs names a font family the report embeds (New Computer
+//! Modern), so figures match the body text and render the same everywhere.
+
+pub mod grid;
+pub mod line;
+
+pub use grid::digit_grid_png;
+pub use line::{LineChart, Series};
+
+/// Font family of all figure text; embedded in the PDF by the report.
+pub const FONT: &str = "New Computer Modern";
+
+/// Colour-blind-safe palette (Okabe–Ito).
+pub const PALETTE: [(u8, u8, u8); 8] = [
+    (0, 114, 178),
+    (213, 94, 0),
+    (0, 158, 115),
+    (204, 121, 167),
+    (230, 159, 0),
+    (86, 180, 233),
+    (0, 0, 0),
+    (240, 228, 66),
+];

@@ -1,0 +1,117 @@
+//! The book: minijinja renders `templates/book.typ.j2` and each
+//! `chapters/<id>.typ.j2` into one Typst document, which Typst compiles to PDF.
+
+pub mod filters;
+pub mod typst;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use minijinja::value::Serde;
+use minijinja::{Environment, Value, context};
+use serde::Serialize;
+
+use crate::chapters::ChapterId;
+use crate::config::Config;
+use crate::store::{Manifest, StoredChapter};
+
+pub const BOOK_TEMPLATE: &str = "templates/book.typ.j2";
+
+/// A chapter as the book shows it: its stored results, or why it failed.
+pub enum ChapterContent {
+    Done(StoredChapter),
+    Failed(String),
+}
+
+pub struct ChapterView {
+    pub id: ChapterId,
+    pub content: ChapterContent,
+}
+
+#[derive(Serialize)]
+struct RenderedChapter {
+    id: String,
+    title: String,
+    body: String,
+    failed: Option<String>,
+}
+
+fn environment(root: &Path) -> Environment<'static> {
+    let mut env = Environment::new();
+    // Typst is not HTML: never HTML-escape. Text is escaped with `| typst`.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+            .expect("default delimiters are valid"),
+    );
+    let root = root.to_path_buf();
+    env.set_loader(move |name| match std::fs::read_to_string(root.join(name)) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("cannot read template {name}: {e}"),
+        )),
+    });
+    env.add_filter("typst", |s: String| filters::typst_escape(&s));
+    env.add_filter("tstr", |s: String| filters::typst_string(&s));
+    env.add_filter("num", filters::num);
+    env.add_filter("pct", filters::pct);
+    env.add_filter("int", filters::int);
+    env
+}
+
+/// Renders the whole book to Typst source.
+pub fn render_book(
+    config: &Config,
+    chapters: &[ChapterView],
+    manifest: &Manifest,
+) -> Result<String> {
+    let env = environment(&config.root);
+    let profile = &config.profile;
+    let mut rendered = Vec::new();
+    for view in chapters {
+        let id = view.id;
+        let (body, failed) = match &view.content {
+            ChapterContent::Done(stored) => {
+                let template = env
+                    .get_template(&id.template())
+                    .with_context(|| format!("loading {}", id.template()))?;
+                let body = template
+                    .render(context! {
+                        chapter => context! { id => id.as_str(), title => id.title() },
+                        facts => Value::from(Serde(&stored.facts)),
+                        tables => Value::from(Serde(&stored.tables)),
+                        figdir => format!("figures/{}", id.as_str()),
+                        profile => Value::from(Serde(profile)),
+                        profile_name => &config.profile_name,
+                        manifest => Value::from(Serde(manifest)),
+                    })
+                    .map_err(|e| anyhow::anyhow!("rendering {}: {e:#}", id.template()))?;
+                (body, None)
+            }
+            ChapterContent::Failed(error) => (String::new(), Some(error.clone())),
+        };
+        rendered.push(RenderedChapter {
+            id: id.as_str().into(),
+            title: id.title().into(),
+            body,
+            failed,
+        });
+    }
+    let book = &config.book.book;
+    env.get_template(BOOK_TEMPLATE)
+        .with_context(|| format!("loading {BOOK_TEMPLATE}"))?
+        .render(context! {
+            book => Value::from(Serde(book)),
+            chapters => Value::from(Serde(&rendered)),
+            manifest => Value::from(Serde(manifest)),
+            profile => Value::from(Serde(profile)),
+            profile_name => &config.profile_name,
+        })
+        .map_err(|e| anyhow::anyhow!("rendering {BOOK_TEMPLATE}: {e:#}"))
+}

@@ -1,0 +1,315 @@
+//! Runs a book: data → chapters (on the chosen backend) → run store →
+//! rendered PDF. `build-report` runs every chapter; `chapter` runs some and
+//! takes the others from the latest run that has them.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::backend::{BackendKind, BackendTask, dispatch};
+use crate::chapters::{ChapterId, Ctx, run_chapter};
+use crate::config::{Config, DatasetSource};
+use crate::data::{self, Mnist};
+use crate::error::Ex2Error;
+use crate::report::{self, ChapterContent, ChapterView};
+use crate::store::manifest::{self, ChapterRecord, DatasetRecord, Manifest};
+use crate::store::{Run, StoredChapter, atomic::write_atomic, publish_figures};
+
+pub struct BuildOptions {
+    /// Chapters to compute in this run; the rest of the book is reused.
+    pub run_chapters: Vec<ChapterId>,
+    pub backend: BackendKind,
+    pub data_dir: Option<PathBuf>,
+    pub out: PathBuf,
+    pub command_line: Vec<String>,
+}
+
+pub struct BuildSummary {
+    pub run: Run,
+    pub pdf: PathBuf,
+    pub failed: Vec<(ChapterId, String)>,
+}
+
+/// Where a profile's dataset lives.
+pub fn dataset_dir(config: &Config, data_dir: Option<&Path>) -> PathBuf {
+    match config.profile.dataset {
+        DatasetSource::Fixture => config.root.join(data::FIXTURE_DIR),
+        DatasetSource::Mnist => data_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| config.resolve(&config.book.build.data_dir).join("mnist")),
+    }
+}
+
+/// Loads the profile's dataset (fetching MNIST when absent) and cuts it to
+/// the profile's sizes.
+pub fn load_data(config: &Config, data_dir: Option<&Path>) -> Result<Mnist> {
+    let dir = dataset_dir(config, data_dir);
+    let source = config.profile.dataset;
+    if source == DatasetSource::Mnist && !data::missing_files(&dir, source).is_empty() {
+        eprintln!("MNIST is not in {}; fetching it", dir.display());
+        data::fetch::fetch_mnist(&dir)?;
+    }
+    let full = data::load(source, &dir)?;
+    let p = &config.profile;
+    let name = &config.profile_name;
+    for (key, want, have) in [
+        ("train-size", p.train_size, full.train.len()),
+        ("test-size", p.test_size, full.test.len()),
+    ] {
+        if want > have {
+            return Err(Ex2Error::Config {
+                file: config.root.join("book.toml"),
+                message: format!(
+                    "profile.{name}.{key} = {want}, but {} has only {have} images",
+                    dir.display()
+                ),
+            }
+            .into());
+        }
+    }
+    Ok(Mnist {
+        train: full.train.truncated(p.train_size),
+        test: full.test.truncated(p.test_size),
+        ..full
+    })
+}
+
+struct BookTask<'a> {
+    config: &'a Config,
+    data: &'a Mnist,
+    run: &'a Run,
+    run_chapters: &'a [ChapterId],
+}
+
+struct Computed {
+    device: String,
+    records: Vec<ChapterRecord>,
+    views: Vec<ChapterView>,
+}
+
+impl BackendTask for BookTask<'_> {
+    type Output = Computed;
+
+    fn run<B: burn::tensor::backend::AutodiffBackend>(
+        self,
+        device: B::Device,
+        device_name: String,
+    ) -> Result<Computed> {
+        let ctx = Ctx::<B> {
+            device,
+            config: self.config,
+            data: self.data,
+        };
+        let mut records = Vec::new();
+        let mut views = Vec::new();
+        for &id in &self.config.book.book.chapters {
+            let reuse = if self.run_chapters.contains(&id) {
+                None
+            } else {
+                latest_stored(&self.config.runs_dir(), id, &self.run.id)?
+            };
+            let started = Instant::now();
+            let (content, record) = match reuse {
+                Some((from, stored)) => {
+                    eprintln!("{id}: reusing the results of run {from}");
+                    copy_chapter(&self.config.runs_dir().join(&from), self.run, id)?;
+                    let record = ChapterRecord {
+                        id: id.as_str().into(),
+                        status: "reused".into(),
+                        error: None,
+                        wall_seconds: 0.0,
+                        seeds: Default::default(),
+                        reused_from: Some(from),
+                    };
+                    (ChapterContent::Done(stored), record)
+                }
+                None => {
+                    eprintln!("{id}: running");
+                    match run_chapter(id, &ctx) {
+                        Ok(output) => {
+                            let stored = self.run.store_chapter(id, &output)?;
+                            let secs = started.elapsed().as_secs_f64();
+                            eprintln!("{id}: done in {secs:.1} s");
+                            let record = ChapterRecord {
+                                id: id.as_str().into(),
+                                status: "ok".into(),
+                                error: None,
+                                wall_seconds: secs,
+                                seeds: output.seeds.clone(),
+                                reused_from: None,
+                            };
+                            (ChapterContent::Done(stored), record)
+                        }
+                        Err(e) => {
+                            let message = format!("{e:#}");
+                            eprintln!("{id}: FAILED: {message}");
+                            let record = ChapterRecord {
+                                id: id.as_str().into(),
+                                status: "failed".into(),
+                                error: Some(message.clone()),
+                                wall_seconds: started.elapsed().as_secs_f64(),
+                                seeds: Default::default(),
+                                reused_from: None,
+                            };
+                            (ChapterContent::Failed(message), record)
+                        }
+                    }
+                }
+            };
+            records.push(record);
+            views.push(ChapterView { id, content });
+        }
+        Ok(Computed {
+            device: device_name,
+            records,
+            views,
+        })
+    }
+}
+
+/// The newest complete run (other than `except`) that stored chapter `id`.
+pub fn latest_stored(
+    runs_dir: &Path,
+    id: ChapterId,
+    except: &str,
+) -> Result<Option<(String, StoredChapter)>> {
+    for run_id in complete_runs(runs_dir)?.into_iter().rev() {
+        if run_id == except {
+            continue;
+        }
+        let p = runs_dir
+            .join(&run_id)
+            .join("chapters")
+            .join(id.as_str())
+            .join("output.json");
+        if let Ok(bytes) = std::fs::read(&p) {
+            let stored: StoredChapter = serde_json::from_slice(&bytes)
+                .with_context(|| format!("reading {}", p.display()))?;
+            return Ok(Some((run_id, stored)));
+        }
+    }
+    Ok(None)
+}
+
+/// Ids of the runs that finished (have a manifest), oldest first.
+pub fn complete_runs(runs_dir: &Path) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let Ok(entries) = std::fs::read_dir(runs_dir) else {
+        return Ok(ids);
+    };
+    for entry in entries {
+        let entry = entry?;
+        if entry.path().join("manifest.json").is_file() {
+            ids.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    ids.sort();
+    Ok(ids)
+}
+
+fn copy_chapter(from_run: &Path, to: &Run, id: ChapterId) -> Result<()> {
+    for sub in ["chapters", "tables", "figures"] {
+        let src = from_run.join(sub).join(id.as_str());
+        let dst = to.dir.join(sub).join(id.as_str());
+        if !src.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&src)? {
+            let p = entry?.path();
+            if p.is_file() {
+                let name = p.file_name().expect("a file has a name");
+                write_atomic(&dst.join(name), &std::fs::read(&p)?)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
+    let started = chrono::Utc::now();
+    crate::backend::ensure_compiled(opts.backend)?;
+    let data = load_data(config, opts.data_dir.as_deref())?;
+    eprintln!(
+        "profile `{}`: {} training and {} test images from {}",
+        config.profile_name,
+        data.train.len(),
+        data.test.len(),
+        data.dir.display()
+    );
+    let run = Run::create(&config.runs_dir(), &config.profile_name)?;
+    eprintln!("run {} in {}", run.id, run.dir.display());
+
+    let computed = dispatch(
+        opts.backend,
+        BookTask {
+            config,
+            data: &data,
+            run: &run,
+            run_chapters: &opts.run_chapters,
+        },
+    )?;
+
+    let manifest = Manifest {
+        run_id: run.id.clone(),
+        ex2_version: env!("CARGO_PKG_VERSION").into(),
+        git_commit: manifest::git_commit(&config.root),
+        command_line: opts.command_line.clone(),
+        backend: opts.backend.as_str().into(),
+        device: computed.device.clone(),
+        profile: config.profile_name.clone(),
+        profile_config: config.profile.clone(),
+        seed: config.book.build.seed,
+        dataset: DatasetRecord {
+            source: format!("{:?}", data.source).to_lowercase(),
+            dir: data.dir.display().to_string(),
+            train_images: data.train.len(),
+            test_images: data.test.len(),
+            checksums: data.checksums.clone(),
+        },
+        host: manifest::host(),
+        started: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        finished: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        chapters: computed.records.clone(),
+    };
+
+    // Render before the manifest lands: a run whose book cannot be built
+    // does not count as complete.
+    let source = report::render_book(config, &computed.views, &manifest)?;
+    write_atomic(&run.dir.join("book.typ"), source.as_bytes())?;
+    let mut files = Vec::new();
+    for id in &config.book.book.chapters {
+        let dir = run.figures_dir(*id);
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries {
+                let p = entry?.path();
+                let name = p.file_name().expect("file").to_string_lossy().into_owned();
+                files.push((format!("figures/{id}/{name}"), std::fs::read(&p)?));
+            }
+        }
+    }
+    let pdf = report::typst::compile_pdf(&source, files)?;
+    write_atomic(&run.dir.join("ex2.pdf"), &pdf)?;
+    write_atomic(&opts.out, &pdf)?;
+    run.write_manifest(&manifest)?;
+    for id in &config.book.book.chapters {
+        publish_figures(&run, *id, &config.figures_dir())?;
+    }
+
+    let failed: Vec<_> = computed
+        .views
+        .iter()
+        .filter_map(|v| match &v.content {
+            ChapterContent::Failed(e) => Some((v.id, e.clone())),
+            ChapterContent::Done(_) => None,
+        })
+        .collect();
+    if failed.is_empty() && computed.views.is_empty() {
+        bail!("the book has no chapters");
+    }
+    Ok(BuildSummary {
+        run,
+        pdf: opts.out.clone(),
+        failed,
+    })
+}

@@ -1,0 +1,77 @@
+//! Bad input gets a clear error and a non-zero exit, and touches no run.
+
+mod common;
+
+use common::{Book, stderr};
+
+#[test]
+fn unknown_chapter_id_lists_the_valid_ones() {
+    let book = Book::new();
+    let out = book.ex2(&["chapter", "autoencodr"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("autoencodr") && e.contains("autoencoder"), "{e}");
+    assert!(book.runs().is_empty());
+}
+
+#[test]
+fn invalid_book_toml_value_names_the_key() {
+    let book = Book::with_toml(|t| t.replace("latent-dim = 12", "latent-dim = 0"));
+    let out = book.ex2(&["build-report"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("chapter.autoencoder.latent-dim"), "{e}");
+    assert!(book.runs().is_empty());
+}
+
+#[test]
+fn unknown_book_toml_key_is_rejected() {
+    let book = Book::with_toml(|t| {
+        t.replace(
+            "[chapter.autoencoder]",
+            "[chapter.autoencoder]\nlatent-dims = 3",
+        )
+    });
+    let out = book.ex2(&["list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("latent-dims"), "{}", stderr(&out));
+}
+
+#[test]
+fn corrupt_data_file_is_named_and_nothing_runs() {
+    let book = Book::new();
+    let p = book
+        .path()
+        .join("tests/fixtures/mnist-small/t10k-labels-idx1-ubyte.gz");
+    let bytes = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    let out = book.ex2(&["build-report"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("t10k-labels-idx1-ubyte"), "{e}");
+    assert!(book.runs().is_empty());
+    let out = book.ex2(&["data", "verify"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn profile_larger_than_the_data_is_an_error() {
+    let book = Book::with_toml(|t| t.replacen("train-size = 3000", "train-size = 5000", 1));
+    let out = book.ex2(&["build-report"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("profile.smoke.train-size"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_backend_without_the_feature_is_a_clear_error() {
+    let book = Book::new();
+    let out = book.ex2(&["--backend", "cuda", "build-report"]);
+    assert_eq!(out.status.code(), Some(3));
+    let e = stderr(&out);
+    assert!(e.contains("--features cuda"), "{e}");
+}

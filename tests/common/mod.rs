@@ -1,0 +1,93 @@
+//! Helpers for the integration tests: a throw-away book project that uses the
+//! repository's templates, chapters and fixture, and the real binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let p = entry.unwrap().path();
+        let to = dst.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &to);
+        } else {
+            std::fs::copy(&p, &to).unwrap();
+        }
+    }
+}
+
+/// A temporary book root: book.toml (optionally edited), templates/,
+/// chapters/ and the MNIST fixture, copied from the repository.
+pub struct Book {
+    pub dir: tempfile::TempDir,
+}
+
+impl Book {
+    pub fn new() -> Self {
+        Self::with_toml(|t| t)
+    }
+
+    pub fn with_toml(edit: impl FnOnce(String) -> String) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = std::fs::read_to_string(repo().join("book.toml")).unwrap();
+        std::fs::write(dir.path().join("book.toml"), edit(toml)).unwrap();
+        for sub in ["templates", "chapters", "tests/fixtures/mnist-small"] {
+            copy_dir(&repo().join(sub), &dir.path().join(sub));
+        }
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `ex2 --book <this>/book.toml --profile smoke <args>`.
+    pub fn ex2(&self, args: &[&str]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_ex2"))
+            .arg("--book")
+            .arg(self.path().join("book.toml"))
+            .args(["--profile", "smoke", "--out"])
+            .arg(self.path().join("ex2.pdf"))
+            .args(args)
+            .current_dir(self.path())
+            .env("RAYON_NUM_THREADS", "2")
+            .output()
+            .expect("running ex2");
+        out
+    }
+
+    pub fn runs(&self) -> Vec<PathBuf> {
+        let mut runs: Vec<_> = std::fs::read_dir(self.path().join("runs"))
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        runs.sort();
+        runs
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The text of a PDF, via poppler's pdftotext (installed by .ci/run).
+pub fn pdf_text(pdf: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian package poppler-utils) must be installed");
+    assert!(
+        out.status.success(),
+        "pdftotext failed on {}",
+        pdf.display()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
