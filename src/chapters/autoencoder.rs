@@ -227,6 +227,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         h.iter().map(|r| (r.epoch as f64, f(r))).collect()
     };
     let mut chart = LineChart::new("epoch", "mean L1 per pixel")
+        .integer_x(true)
         .series(Series::new(
             "train (warm-up)",
             epochs(&main.history, |r| r.train_l1),

@@ -74,6 +74,7 @@ pub fn fetch_mnist(dir: &Path) -> Result<Vec<Fetched>> {
                     todo.remove(0);
                 }
                 Err(e) => {
+                    eprintln!("  failed: {e:#}");
                     tried.push(format!("{url}: {e:#}"));
                     break;
                 }

@@ -234,7 +234,7 @@ pub(crate) mod tests {
 
     #[test]
     fn wrong_magic_is_an_error() {
-        let f = label_file(1, &[1]);
+        let f = label_file(10, &[1; 10]);
         let e = parse_images(p(), &f, 28, 28).unwrap_err().to_string();
         assert!(e.contains("magic") && e.contains("2051"), "{e}");
         let f = image_file(1, 28, 28, 784);

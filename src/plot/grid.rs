@@ -4,15 +4,19 @@
 
 use anyhow::{Context, Result, ensure};
 
+/// Grey level of the lines between images.
+const GAP: u8 = 200;
+
 /// `rows[r][c]` is one image of `side × side` bytes (0 = black). Images are
-/// separated by `gap` white pixels. Digits are drawn dark on white, as on paper.
+/// separated by `gap` light-grey pixels, so an empty (all-black) image still
+/// shows as a cell. Digits are drawn dark on white, as on paper.
 pub fn digit_grid_png(rows: &[Vec<Vec<u8>>], side: usize, gap: usize) -> Result<Vec<u8>> {
     ensure!(!rows.is_empty(), "a digit grid needs at least one row");
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     ensure!(cols > 0, "a digit grid needs at least one image");
     let width = cols * side + (cols + 1) * gap;
     let height = rows.len() * side + (rows.len() + 1) * gap;
-    let mut pixels = vec![255u8; width * height];
+    let mut pixels = vec![GAP; width * height];
     for (r, row) in rows.iter().enumerate() {
         for (c, img) in row.iter().enumerate() {
             ensure!(
@@ -55,7 +59,7 @@ mod tests {
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut buf).unwrap();
         assert_eq!((info.width, info.height), (2 * 2 + 3, 2 * 2 + 3));
-        assert_eq!(buf[0], 255, "gap is white");
+        assert_eq!(buf[0], GAP, "gap is grey");
         assert_eq!(
             buf[info.width as usize + 1],
             0,

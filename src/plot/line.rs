@@ -40,6 +40,8 @@ pub struct LineChart {
     pub series: Vec<Series>,
     /// Show y on a log scale (losses spanning decades).
     pub log_y: bool,
+    /// Label only whole numbers on x (epochs).
+    pub integer_x: bool,
     pub size: (u32, u32),
 }
 
@@ -50,12 +52,18 @@ impl LineChart {
             y_label: y_label.into(),
             series: Vec::new(),
             log_y: false,
+            integer_x: false,
             size: (640, 380),
         }
     }
 
     pub fn series(mut self, s: Series) -> Self {
         self.series.push(s);
+        self
+    }
+
+    pub fn integer_x(mut self, integer_x: bool) -> Self {
+        self.integer_x = integer_x;
         self
     }
 
@@ -132,15 +140,23 @@ impl LineChart {
         Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
     {
         let text = |size| (FONT, size).into_font().color(&BLACK);
+        let integer_x = self.integer_x;
+        let x_format = move |x: &f64| {
+            if integer_x && (x - x.round()).abs() > 1e-9 {
+                String::new()
+            } else {
+                trim_number(*x)
+            }
+        };
         chart
             .configure_mesh()
             .x_desc(&self.x_label)
             .y_desc(&self.y_label)
             .label_style(text(15))
             .axis_desc_style(text(17))
-            .light_line_style(RGBColor(235, 235, 235))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .x_label_formatter(&|x| trim_number(*x))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
+            .x_label_formatter(&x_format)
             .y_label_formatter(&|y| trim_number(*y))
             .draw()
             .map_err(|e| anyhow!("{e}"))?;

@@ -50,7 +50,7 @@ impl Book {
 
     /// Runs `ex2 --book <this>/book.toml --profile smoke <args>`.
     pub fn ex2(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_ex2"))
+        Command::new(env!("CARGO_BIN_EXE_ex2"))
             .arg("--book")
             .arg(self.path().join("book.toml"))
             .args(["--profile", "smoke", "--out"])
@@ -59,8 +59,7 @@ impl Book {
             .current_dir(self.path())
             .env("RAYON_NUM_THREADS", "2")
             .output()
-            .expect("running ex2");
-        out
+            .expect("running ex2")
     }
 
     pub fn runs(&self) -> Vec<PathBuf> {
