@@ -80,6 +80,20 @@ pub struct Profile {
     pub test_size: usize,
     pub epochs: usize,
     pub batch_size: usize,
+    /// Training images for the SVMs of `baselines` (linfa's SVM builds a
+    /// full n × n kernel, so a few thousand at most).
+    #[serde(default = "default_svm_train_size")]
+    pub svm_train_size: usize,
+    /// Training images for logistic regression and naive Bayes.
+    #[serde(default = "default_linear_train_size")]
+    pub linear_train_size: usize,
+}
+
+fn default_svm_train_size() -> usize {
+    2000
+}
+fn default_linear_train_size() -> usize {
+    60_000
 }
 
 /// `[chapter.<id>]` sections. Each chapter's section has defaults, so a
@@ -89,11 +103,141 @@ pub struct Profile {
 pub struct ChapterSections {
     #[serde(default)]
     pub autoencoder: AutoencoderSection,
+    #[serde(default)]
+    pub classifier: ClassifierSection,
+    #[serde(default)]
+    pub center_loss: CenterLossSection,
+    #[serde(default)]
+    pub classifier_decoding: ClassifierDecodingSection,
+    /// Also used by `transfer`, which trains on the same labelled images.
+    #[serde(default)]
+    pub few_shot: FewShotSection,
+    #[serde(default)]
+    pub baselines: BaselinesSection,
+}
+
+/// `[chapter.baselines]`: hyper-parameters of the classic models.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct BaselinesSection {
+    /// C of the linear SVM.
+    pub svm_c: f64,
+    /// C of the polynomial SVM.
+    pub poly_c: f64,
+    pub poly_degree: usize,
+    pub logistic_iterations: u64,
+    /// Components of the PCA feature set.
+    pub pca_components: usize,
+}
+
+impl Default for BaselinesSection {
+    fn default() -> Self {
+        Self {
+            svm_c: 1.0,
+            poly_c: 10.0,
+            poly_degree: 3,
+            logistic_iterations: 100,
+            pca_components: 16,
+        }
+    }
+}
+
+/// `[chapter.classifier]`: encoder (as the AE's) + two-layer MLP head.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct ClassifierSection {
+    /// Width of the MLP's hidden layer.
+    pub hidden_dim: usize,
+    pub learning_rate: f64,
+}
+
+impl Default for ClassifierSection {
+    fn default() -> Self {
+        Self {
+            hidden_dim: 64,
+            learning_rate: 1e-3,
+        }
+    }
+}
+
+/// `[chapter.center-loss]`: softmax vs softmax + λ·center loss.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct CenterLossSection {
+    /// Sizes k of the feature layer; 2 is plotted directly.
+    pub feature_dims: Vec<usize>,
+    pub lambda: f64,
+    pub alpha: f64,
+    pub learning_rate: f64,
+    /// Test points shown in the scatter plots and embedded by t-SNE.
+    pub plot_points: usize,
+    pub tsne_perplexity: f64,
+    pub tsne_iterations: usize,
+}
+
+impl Default for CenterLossSection {
+    fn default() -> Self {
+        Self {
+            feature_dims: vec![2, 12],
+            lambda: 0.1,
+            alpha: 0.5,
+            learning_rate: 1e-3,
+            plot_points: 2000,
+            tsne_perplexity: 30.0,
+            tsne_iterations: 500,
+        }
+    }
+}
+
+/// `[chapter.classifier-decoding]`: a decoder on the frozen classifier encoder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct ClassifierDecodingSection {
+    /// Test digits shown as original / AE / classifier-decoder.
+    pub digits: usize,
+    pub learning_rate: f64,
+    /// Leading epochs on MSE, as for the AE.
+    pub mse_warmup_epochs: usize,
+}
+
+impl Default for ClassifierDecodingSection {
+    fn default() -> Self {
+        Self {
+            digits: 50,
+            learning_rate: 1e-3,
+            mse_warmup_epochs: 1,
+        }
+    }
+}
+
+/// `[chapter.few-shot]`: learning from a handful of labels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct FewShotSection {
+    /// Labelled training images, drawn with a fixed seed.
+    pub labels: usize,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// Evaluate on the test set every this many epochs.
+    pub eval_every: usize,
+}
+
+impl Default for FewShotSection {
+    fn default() -> Self {
+        Self {
+            labels: 100,
+            epochs: 60,
+            batch_size: 20,
+            learning_rate: 1e-3,
+            eval_every: 2,
+        }
+    }
 }
 
 /// `[chapter.autoencoder]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct AutoencoderSection {
     /// Size d of the bottleneck.
     pub latent_dim: usize,
@@ -217,7 +361,7 @@ impl BookConfig {
         for (name, p) in &self.profile {
             p.validate(name)?;
         }
-        self.chapter.autoencoder.validate()
+        self.chapter.validate()
     }
 }
 
@@ -236,6 +380,20 @@ impl Profile {
         positive(&key("test-size"), self.test_size)?;
         positive(&key("epochs"), self.epochs)?;
         positive(&key("batch-size"), self.batch_size)?;
+        if self.svm_train_size < 10 {
+            return Err(format!(
+                "{} must be at least 10 (got {})",
+                key("svm-train-size"),
+                self.svm_train_size
+            ));
+        }
+        if self.linear_train_size < 10 {
+            return Err(format!(
+                "{} must be at least 10 (got {})",
+                key("linear-train-size"),
+                self.linear_train_size
+            ));
+        }
         if self.batch_size > self.train_size {
             return Err(format!(
                 "{} = {} is larger than {} = {}",
@@ -243,6 +401,76 @@ impl Profile {
                 self.batch_size,
                 key("train-size"),
                 self.train_size
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn positive_rate(key: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{key} must be a positive number (got {v})"))
+    }
+}
+
+impl ChapterSections {
+    fn validate(&self) -> Result<(), String> {
+        self.autoencoder.validate()?;
+        let c = &self.classifier;
+        positive("chapter.classifier.hidden-dim", c.hidden_dim)?;
+        positive_rate("chapter.classifier.learning-rate", c.learning_rate)?;
+        let c = &self.center_loss;
+        if c.feature_dims.is_empty() {
+            return Err("chapter.center-loss.feature-dims must not be empty".into());
+        }
+        for k in &c.feature_dims {
+            positive("chapter.center-loss.feature-dims[]", *k)?;
+        }
+        if !c.feature_dims.contains(&2) {
+            return Err(
+                "chapter.center-loss.feature-dims must contain 2 (the plotted features)".into(),
+            );
+        }
+        positive_rate("chapter.center-loss.lambda", c.lambda)?;
+        if !(c.alpha > 0.0 && c.alpha <= 1.0) {
+            return Err(format!(
+                "chapter.center-loss.alpha must be in (0, 1] (got {})",
+                c.alpha
+            ));
+        }
+        positive_rate("chapter.center-loss.learning-rate", c.learning_rate)?;
+        positive("chapter.center-loss.plot-points", c.plot_points)?;
+        positive_rate("chapter.center-loss.tsne-perplexity", c.tsne_perplexity)?;
+        positive("chapter.center-loss.tsne-iterations", c.tsne_iterations)?;
+        let c = &self.classifier_decoding;
+        positive("chapter.classifier-decoding.digits", c.digits)?;
+        positive_rate("chapter.classifier-decoding.learning-rate", c.learning_rate)?;
+        let c = &self.few_shot;
+        if c.labels < 10 {
+            return Err(format!(
+                "chapter.few-shot.labels must be at least 10 (got {})",
+                c.labels
+            ));
+        }
+        positive("chapter.few-shot.epochs", c.epochs)?;
+        positive("chapter.few-shot.batch-size", c.batch_size)?;
+        positive("chapter.few-shot.eval-every", c.eval_every)?;
+        positive_rate("chapter.few-shot.learning-rate", c.learning_rate)?;
+        let c = &self.baselines;
+        positive_rate("chapter.baselines.svm-c", c.svm_c)?;
+        positive_rate("chapter.baselines.poly-c", c.poly_c)?;
+        positive("chapter.baselines.poly-degree", c.poly_degree)?;
+        positive(
+            "chapter.baselines.logistic-iterations",
+            c.logistic_iterations as usize,
+        )?;
+        positive("chapter.baselines.pca-components", c.pca_components)?;
+        if c.pca_components > 784 {
+            return Err(format!(
+                "chapter.baselines.pca-components must be at most 784 (got {})",
+                c.pca_components
             ));
         }
         Ok(())

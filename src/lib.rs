@@ -8,6 +8,8 @@ pub mod commands;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod ml;
+pub mod models;
 pub mod nn;
 pub mod plot;
 pub mod progress;

@@ -2,9 +2,13 @@
 //! (CI logs, pipes), so logs stay readable.
 
 use std::io::IsTerminal;
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+/// One set of bars for the whole process: concurrent trainings each get a line.
+static BARS: LazyLock<MultiProgress> = LazyLock::new(MultiProgress::new);
 
 pub struct TrainProgress {
     label: String,
@@ -15,7 +19,7 @@ pub struct TrainProgress {
 impl TrainProgress {
     pub fn new(label: &str, epochs: usize, batches_per_epoch: usize) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new((epochs * batches_per_epoch) as u64);
+            let bar = BARS.add(ProgressBar::new((epochs * batches_per_epoch) as u64));
             bar.set_style(
                 ProgressStyle::with_template(
                     "{prefix:>28} {msg:<30} [{bar:30}] {pos}/{len} batches, ETA {eta}",

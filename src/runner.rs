@@ -13,6 +13,7 @@ use crate::config::{Config, DatasetSource};
 use crate::data::{self, Mnist};
 use crate::error::Ex2Error;
 use crate::report::{self, ChapterContent, ChapterView};
+use crate::store::artifacts::{ArtifactStore, CacheStats, KeyContext};
 use crate::store::manifest::{self, ChapterRecord, DatasetRecord, Manifest};
 use crate::store::{Run, StoredChapter, atomic::write_atomic, publish_figures};
 
@@ -80,9 +81,11 @@ struct BookTask<'a> {
     data: &'a Mnist,
     run: &'a Run,
     run_chapters: &'a [ChapterId],
+    backend: BackendKind,
 }
 
 struct Computed {
+    cache: CacheStats,
     device: String,
     records: Vec<ChapterRecord>,
     views: Vec<ChapterView>,
@@ -96,10 +99,21 @@ impl BackendTask for BookTask<'_> {
         device: B::Device,
         device_name: String,
     ) -> Result<Computed> {
+        let artifacts = ArtifactStore::new(
+            self.config.runs_dir().join("cache"),
+            KeyContext {
+                ex2_version: env!("CARGO_PKG_VERSION").into(),
+                backend: self.backend.as_str().into(),
+                dataset_checksums: self.data.checksums.clone(),
+                train_size: self.data.train.len(),
+                test_size: self.data.test.len(),
+            },
+        );
         let ctx = Ctx::<B> {
             device,
             config: self.config,
             data: self.data,
+            artifacts: &artifacts,
         };
         let mut records = Vec::new();
         let mut views = Vec::new();
@@ -164,6 +178,7 @@ impl BackendTask for BookTask<'_> {
             device: device_name,
             records,
             views,
+            cache: artifacts.stats(),
         })
     }
 }
@@ -247,6 +262,7 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
             data: &data,
             run: &run,
             run_chapters: &opts.run_chapters,
+            backend: opts.backend,
         },
     )?;
 
@@ -271,13 +287,18 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
         started: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         finished: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         chapters: computed.records.clone(),
+        model_cache: computed.cache.clone(),
     };
 
     // Render before the manifest lands: a run whose book cannot be built
     // does not count as complete.
     let source = report::render_book(config, &computed.views, &manifest)?;
     write_atomic(&run.dir.join("book.typ"), source.as_bytes())?;
-    let mut files = Vec::new();
+    let references = config.root.join(report::REFERENCES);
+    let mut files = vec![(
+        "references.yml".to_string(),
+        std::fs::read(&references).with_context(|| format!("reading {}", references.display()))?,
+    )];
     for id in &config.book.book.chapters {
         let dir = run.figures_dir(*id);
         if let Ok(entries) = std::fs::read_dir(&dir) {

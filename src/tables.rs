@@ -18,6 +18,9 @@ pub struct Table {
     /// Columns that identify a row (joined on by `diff`).
     pub keys: Vec<String>,
     pub frame: DataFrame,
+    /// Wall times and the like: differ between identical runs, so `diff`
+    /// and the determinism test skip them.
+    pub volatile: bool,
 }
 
 /// What is stored about a table beside its CSV.
@@ -26,6 +29,8 @@ pub struct TableSchema {
     pub name: String,
     pub keys: Vec<String>,
     pub columns: Vec<String>,
+    #[serde(default)]
+    pub volatile: bool,
 }
 
 impl Table {
@@ -43,7 +48,14 @@ impl Table {
             name: name.to_string(),
             keys: keys.iter().map(|k| k.to_string()).collect(),
             frame,
+            volatile: false,
         })
+    }
+
+    /// A table of measurements that vary between identical runs (times).
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
     }
 
     pub fn schema(&self) -> TableSchema {
@@ -56,6 +68,7 @@ impl Table {
                 .iter()
                 .map(|c| c.to_string())
                 .collect(),
+            volatile: self.volatile,
         }
     }
 

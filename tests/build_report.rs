@@ -2,10 +2,58 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use common::{Book, pdf_text, stderr};
 
+const TITLES: [&str; 6] = [
+    "A Convolutional Autoencoder",
+    "A Digit Classifier",
+    "Softmax versus Center Loss",
+    "Decoding a Classifier",
+    "Learning from 100 Labels",
+    "Transfer from a Pre-trained Encoder",
+];
+
+/// Every non-volatile table of a run: `chapter/table.csv` → contents.
+fn stable_tables(run: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for chapter in std::fs::read_dir(run.join("tables")).unwrap() {
+        let dir = chapter.unwrap().path();
+        let schemas: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("tables.json")).unwrap()).unwrap();
+        for s in schemas.as_array().unwrap() {
+            if s["volatile"].as_bool().unwrap() {
+                continue;
+            }
+            let name = s["name"].as_str().unwrap();
+            let csv = std::fs::read_to_string(dir.join(format!("{name}.csv"))).unwrap();
+            let chapter = dir.file_name().unwrap().to_string_lossy();
+            out.insert(format!("{chapter}/{name}.csv"), csv);
+        }
+    }
+    out
+}
+
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            l.split(',')
+                .map(|c| c.trim_matches('"').to_string())
+                .collect()
+        })
+        .collect()
+}
+
+fn manifest(run: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap()
+}
+
 #[test]
-fn smoke_build_report_writes_a_pdf_with_the_measured_numbers() {
+fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
     let book = Book::new();
     let out = book.ex2(&["build-report"]);
     assert!(
@@ -16,7 +64,7 @@ fn smoke_build_report_writes_a_pdf_with_the_measured_numbers() {
 
     let runs = book.runs();
     assert_eq!(runs.len(), 1, "one run directory");
-    let run = &runs[0];
+    let run = runs[0].clone();
     for f in ["manifest.json", "ex2.pdf", "book.typ"] {
         assert!(run.join(f).is_file(), "run lacks {f}");
     }
@@ -34,53 +82,140 @@ fn smoke_build_report_writes_a_pdf_with_the_measured_numbers() {
     );
     assert!(rows[1].starts_with("2,l1,"));
 
-    // The PDF shows the chapter and the test L1 from the summary table.
-    let summary = std::fs::read_to_string(tables.join("summary.csv")).unwrap();
-    let warm = summary
-        .lines()
-        .find(|l| {
-            l.starts_with("conv AE, MSE warm-up") || l.starts_with("\"conv AE, MSE warm-up\"")
-        })
-        .unwrap_or_else(|| panic!("no model row in\n{summary}"));
-    let test_l1: f64 = warm.rsplit(',').nth(1).unwrap().parse().unwrap();
-    assert!(test_l1 > 0.0 && test_l1 < 0.2, "test L1 {test_l1}");
-
+    // The PDF shows every chapter and numbers from their CSVs.
     let text = pdf_text(&book.path().join("ex2.pdf"));
-    assert!(
-        text.contains("A Convolutional Autoencoder"),
-        "chapter title missing"
-    );
+    for title in TITLES {
+        assert!(text.contains(title), "chapter `{title}` missing");
+    }
     assert!(text.contains("Reproducibility"), "appendix missing");
-    let shown = format!("{test_l1:.4}");
-    assert!(text.contains(&shown), "PDF lacks the CSV's test L1 {shown}");
+    let summary = csv_rows(&tables.join("summary.csv"));
+    let warm = summary
+        .iter()
+        .find(|r| r[0] == "conv AE, MSE warm-up")
+        .unwrap();
+    let test_l1: f64 = warm[3].parse().unwrap();
+    assert!(test_l1 > 0.0 && test_l1 < 0.2, "test L1 {test_l1}");
+    assert!(
+        text.contains(&format!("{test_l1:.4}")),
+        "PDF lacks the AE's test L1 {test_l1:.4}"
+    );
+    let clf = csv_rows(&run.join("tables/classifier/history.csv"));
+    let acc: f64 = clf.last().unwrap()[4].parse().unwrap();
+    assert!(acc > 0.5, "classifier test accuracy {acc}");
+    assert!(
+        text.contains(&format!("{:.2}%", acc * 100.0)),
+        "PDF lacks the classifier's accuracy"
+    );
+    let variants = csv_rows(&run.join("tables/center-loss/variants.csv"));
+    assert_eq!(variants.len(), 5, "header + k ∈ {{2, 12}} × 2 variants");
+    let transfer = csv_rows(&run.join("tables/transfer/comparison.csv"));
+    let best: f64 = transfer[1][1].parse().unwrap();
+    assert!(
+        text.contains(&format!("{:.1}%", best * 100.0)),
+        "PDF lacks transfer's numbers"
+    );
+    let counts = csv_rows(&run.join("tables/few-shot/class_counts.csv"));
+    let total: u32 = counts[1..]
+        .iter()
+        .map(|r| r[1].parse::<u32>().unwrap())
+        .sum();
+    assert_eq!(total, 100, "few-shot trains on 100 labels");
 
-    // The PDF in the run is the same document.
+    // The PDF in the run is the same document; figures are published.
     assert_eq!(
         std::fs::read(run.join("ex2.pdf")).unwrap(),
         std::fs::read(book.path().join("ex2.pdf")).unwrap()
     );
-    // Figures of the latest build are published per chapter.
-    for f in ["loss.svg", "reconstructions.png"] {
-        assert!(
-            book.path().join("figures/autoencoder").join(f).is_file(),
-            "{f}"
-        );
+    for f in [
+        "autoencoder/loss.svg",
+        "autoencoder/reconstructions.png",
+        "classifier/confusion.svg",
+        "center-loss/features-2d.svg",
+    ] {
+        assert!(book.path().join("figures").join(f).is_file(), "{f}");
     }
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["profile"], "smoke");
-    assert_eq!(manifest["chapters"][0]["status"], "ok");
+    let m = manifest(&run);
+    assert_eq!(m["profile"], "smoke");
+    assert!(
+        m["chapters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "ok"),
+        "{}",
+        m["chapters"]
+    );
     assert_eq!(
-        manifest["dataset"]["checksums"]["train-images-idx3-ubyte"],
+        m["dataset"]["checksums"]["train-images-idx3-ubyte"],
         "fc10080e92e48998cf561522ec74cfcd9fdc1d3eb6d815e4b8d6392c71460463"
     );
+    assert!(!m["model_cache"]["misses"].as_array().unwrap().is_empty());
 
     // `ex2 list` sees the run.
     let out = book.ex2(&["list"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(
-        listing.contains("autoencoder") && listing.contains("ok"),
+        listing.contains("center-loss") && listing.contains("ok"),
         "{listing}"
+    );
+
+    // Again: every model comes from the cache, and the tables are the same.
+    let out = book.ex2(&["build-report"]);
+    assert!(
+        out.status.success(),
+        "cached build-report failed:\n{}",
+        stderr(&out)
+    );
+    let second = book.runs().pop().unwrap();
+    assert_ne!(second, run);
+    let m2 = manifest(&second);
+    assert_eq!(
+        m2["model_cache"]["misses"].as_array().unwrap().len(),
+        0,
+        "{}",
+        m2["model_cache"]
+    );
+    assert_eq!(stable_tables(&run), stable_tables(&second));
+
+    // From scratch in another directory (no cache): byte-identical metric tables.
+    let other = Book::new();
+    let out = other.ex2(&["build-report"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let fresh = other.runs().remove(0);
+    assert_eq!(
+        stable_tables(&run),
+        stable_tables(&fresh),
+        "the same command gave different tables"
+    );
+}
+
+#[test]
+fn chapter_command_reruns_one_chapter_and_reuses_the_rest() {
+    let book = Book::with_toml(|t| {
+        t.replace(
+        "chapters = [\"autoencoder\", \"classifier\", \"center-loss\", \"classifier-decoding\", \"few-shot\", \"transfer\"]",
+        "chapters = [\"autoencoder\", \"few-shot\"]",
+    )
+    });
+    let out = book.ex2(&["build-report"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = book.ex2(&["chapter", "few-shot"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs = book.runs();
+    assert_eq!(runs.len(), 2);
+    let m = manifest(&runs[1]);
+    let chapters = m["chapters"].as_array().unwrap();
+    assert_eq!(chapters[0]["status"], "reused");
+    assert_eq!(
+        chapters[0]["reused_from"],
+        runs[0].file_name().unwrap().to_str().unwrap()
+    );
+    assert_eq!(chapters[1]["status"], "ok");
+    // The reused chapter's tables were carried into the new run.
+    assert!(runs[1].join("tables/autoencoder/history.csv").is_file());
+    let text = pdf_text(&book.path().join("ex2.pdf"));
+    assert!(
+        text.contains("A Convolutional Autoencoder") && text.contains("Learning from 100 Labels")
     );
 }

@@ -4,12 +4,14 @@
 use anyhow::Result;
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::{AutodiffBackend, Backend};
+
 use polars::prelude::Column;
 
 use super::{ChapterOutput, Ctx, Figure};
+use crate::models;
 use crate::nn::batch::{images_to_tensor, tensor_to_images};
-use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, SIDE};
-use crate::nn::train::{EpochRecord, ReconstructionTrainingConfig, evaluate, train_reconstruction};
+use crate::nn::conv_ae::{ConvAutoencoder, SIDE};
+use crate::nn::train::{EpochRecord, evaluate};
 use crate::plot::{LineChart, Series, digit_grid_png};
 use crate::tables::Table;
 
@@ -20,47 +22,6 @@ pub const TABLES: &[&str] = &[
     "architecture",
     "timing",
 ];
-
-/// A trained model and how it got there.
-struct Trained<B: AutodiffBackend> {
-    model: ConvAutoencoder<B>,
-    history: Vec<EpochRecord>,
-    seed: u64,
-}
-
-fn train<B: AutodiffBackend>(
-    ctx: &Ctx<B>,
-    name: &str,
-    seed: u64,
-    mse_warmup_epochs: usize,
-) -> Result<Trained<B>> {
-    let section = &ctx.config.book.chapter.autoencoder;
-    let profile = &ctx.config.profile;
-    B::seed(&ctx.device, seed);
-    let model = ConvAutoencoderConfig::new(section.latent_dim)
-        .with_channels(section.channels)
-        .init::<B>(&ctx.device);
-    let training = ReconstructionTrainingConfig::new(
-        profile.epochs,
-        profile.batch_size,
-        section.learning_rate,
-        seed,
-    )
-    .with_mse_warmup_epochs(mse_warmup_epochs);
-    let (model, history) = train_reconstruction(
-        name,
-        model,
-        &ctx.data.train.images,
-        &ctx.data.test.images,
-        &training,
-        &ctx.device,
-    )?;
-    Ok(Trained {
-        model,
-        history,
-        seed,
-    })
-}
 
 fn history_table(name: &str, history: &[EpochRecord]) -> Result<Table> {
     Table::new(
@@ -109,21 +70,18 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
 
     // The model of the chapter, and (optionally) the same model, same seed,
     // trained on plain L1 from the first step: the control for the plateau.
-    let seed = ctx.seed("autoencoder/conv-ae");
-    let main = train(
-        ctx,
-        "conv AE (MSE warm-up)",
-        seed,
-        section.mse_warmup_epochs,
-    )?;
-    out.seeds.insert("conv-ae".into(), main.seed);
-    let control = if section.train_plain_l1_control {
-        let c = train(ctx, "conv AE (plain L1)", seed, 0)?;
-        out.seeds.insert("conv-ae-plain-l1".into(), c.seed);
-        Some(c)
-    } else {
-        None
-    };
+    type Job<'a, B> = Box<dyn FnOnce() -> Result<models::TrainedAe<B>> + Send + 'a>;
+    let mut jobs: Vec<Job<B>> = vec![Box::new(|| models::book_autoencoder(ctx))];
+    if section.train_plain_l1_control {
+        jobs.push(Box::new(|| {
+            models::autoencoder(ctx, "conv AE (plain L1)", models::autoencoder_spec(ctx, 0))
+        }));
+    }
+    let mut trained = super::parallel(jobs)?.into_iter();
+    let main = trained.next().expect("main model");
+    let control = trained.next();
+    out.seeds
+        .insert("conv-ae".into(), ctx.seed("autoencoder/conv-ae"));
 
     let device = &ctx.device;
     let model = main.model.valid();
@@ -148,6 +106,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut summary_test_mse = vec![black_mse, test_err.mse];
     let mut timing_models = vec!["conv AE, MSE warm-up".to_string()];
     let mut timing_seconds = vec![main.history.iter().map(|r| r.train_seconds).sum::<f64>()];
+    let mut timing_cached = vec![main.cached];
     if let Some(c) = &control {
         out.tables
             .push(history_table("control_history", &c.history)?);
@@ -161,6 +120,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         summary_test_mse.push(ce.mse);
         timing_models.push("conv AE, plain L1".into());
         timing_seconds.push(c.history.iter().map(|r| r.train_seconds).sum::<f64>());
+        timing_cached.push(c.cached);
         out.fact_f64("control_test_l1", ce.l1);
         out.fact_f64("control_test_mse", ce.mse);
         let first_below = c
@@ -212,15 +172,19 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         .iter()
         .map(|s| images_per_epoch * profile.epochs as f64 / s)
         .collect();
-    out.tables.push(Table::new(
-        "timing",
-        &["model"],
-        vec![
-            Column::new("model".into(), timing_models),
-            Column::new("train_seconds".into(), timing_seconds.clone()),
-            Column::new("train_images_per_second".into(), throughput.clone()),
-        ],
-    )?);
+    out.tables.push(
+        Table::new(
+            "timing",
+            &["model"],
+            vec![
+                Column::new("model".into(), timing_models),
+                Column::new("train_seconds".into(), timing_seconds.clone()),
+                Column::new("train_images_per_second".into(), throughput.clone()),
+                Column::new("from_cache".into(), timing_cached),
+            ],
+        )
+        .map(Table::volatile)?,
+    );
 
     // Figures.
     let epochs = |h: &[EpochRecord], f: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {

@@ -2,6 +2,13 @@
 //! measures) plus `chapters/<id>.typ.j2` (the text that explains).
 
 pub mod autoencoder;
+pub mod baselines;
+pub mod center_loss;
+pub mod classifier;
+pub mod classifier_decoding;
+pub mod few_shot;
+pub mod theory;
+pub mod transfer;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::data::Mnist;
+use crate::store::artifacts::ArtifactStore;
 use crate::tables::Table;
 
 /// Every chapter the binary knows, in default book order.
@@ -34,20 +42,50 @@ use crate::tables::Table;
 #[value(rename_all = "kebab-case")]
 pub enum ChapterId {
     Autoencoder,
+    CenterLoss,
+    Classifier,
+    ClassifierDecoding,
+    FewShot,
+    Transfer,
+    Baselines,
+    Theory,
 }
 
 impl ChapterId {
-    pub const ALL: [ChapterId; 1] = [ChapterId::Autoencoder];
+    pub const ALL: [ChapterId; 8] = [
+        ChapterId::Autoencoder,
+        ChapterId::Classifier,
+        ChapterId::CenterLoss,
+        ChapterId::ClassifierDecoding,
+        ChapterId::FewShot,
+        ChapterId::Transfer,
+        ChapterId::Baselines,
+        ChapterId::Theory,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ChapterId::Autoencoder => "autoencoder",
+            ChapterId::CenterLoss => "center-loss",
+            ChapterId::Classifier => "classifier",
+            ChapterId::ClassifierDecoding => "classifier-decoding",
+            ChapterId::FewShot => "few-shot",
+            ChapterId::Transfer => "transfer",
+            ChapterId::Baselines => "baselines",
+            ChapterId::Theory => "theory",
         }
     }
 
     pub fn title(self) -> &'static str {
         match self {
             ChapterId::Autoencoder => "A Convolutional Autoencoder",
+            ChapterId::CenterLoss => "Softmax versus Center Loss",
+            ChapterId::Classifier => "A Digit Classifier",
+            ChapterId::ClassifierDecoding => "Decoding a Classifier's Latent Space",
+            ChapterId::FewShot => "Learning from 100 Labels",
+            ChapterId::Transfer => "Transfer from a Pre-trained Encoder",
+            ChapterId::Baselines => "Classic Baselines",
+            ChapterId::Theory => "Theory, Checked Numerically",
         }
     }
 
@@ -60,6 +98,13 @@ impl ChapterId {
     pub fn tables(self) -> &'static [&'static str] {
         match self {
             ChapterId::Autoencoder => autoencoder::TABLES,
+            ChapterId::CenterLoss => center_loss::TABLES,
+            ChapterId::Classifier => classifier::TABLES,
+            ChapterId::ClassifierDecoding => classifier_decoding::TABLES,
+            ChapterId::FewShot => few_shot::TABLES,
+            ChapterId::Transfer => transfer::TABLES,
+            ChapterId::Baselines => baselines::TABLES,
+            ChapterId::Theory => theory::TABLES,
         }
     }
 }
@@ -110,6 +155,8 @@ pub struct Ctx<'a, B: AutodiffBackend> {
     pub config: &'a Config,
     /// The profile's subsets of MNIST.
     pub data: &'a Mnist,
+    /// Trained models, shared across chapters and runs.
+    pub artifacts: &'a ArtifactStore,
 }
 
 impl<B: AutodiffBackend> Ctx<'_, B> {
@@ -131,6 +178,13 @@ pub fn derive_seed(base: u64, experiment: &str) -> u64 {
 pub fn run_chapter<B: AutodiffBackend>(id: ChapterId, ctx: &Ctx<B>) -> Result<ChapterOutput> {
     match id {
         ChapterId::Autoencoder => autoencoder::run(ctx),
+        ChapterId::CenterLoss => center_loss::run(ctx),
+        ChapterId::Classifier => classifier::run(ctx),
+        ChapterId::ClassifierDecoding => classifier_decoding::run(ctx),
+        ChapterId::FewShot => few_shot::run(ctx),
+        ChapterId::Transfer => transfer::run(ctx),
+        ChapterId::Baselines => baselines::run(ctx),
+        ChapterId::Theory => theory::run(ctx),
     }
 }
 
@@ -153,4 +207,32 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", id.as_str()));
         }
     }
+}
+
+/// Runs independent jobs (trainings) at the same time, at most one per core,
+/// and returns their results in order. Each job's result depends only on
+/// its own seed (see `models::seeded_init`), so this changes no number.
+pub fn parallel<T: Send>(jobs: Vec<Box<dyn FnOnce() -> Result<T> + Send + '_>>) -> Result<Vec<T>> {
+    let width = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .max(1);
+    let mut results = Vec::with_capacity(jobs.len());
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        let batch: Vec<_> = jobs.by_ref().take(width).collect();
+        let done: Vec<Result<T>> = std::thread::scope(|s| {
+            let handles: Vec<_> = batch.into_iter().map(|job| s.spawn(job)).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a training job panicked")))
+                })
+                .collect()
+        });
+        for r in done {
+            results.push(r?);
+        }
+    }
+    Ok(results)
 }

@@ -20,7 +20,7 @@ pub fn run(global: &GlobalArgs) -> Result<()> {
         None => println!("no complete run in {}", runs_dir.display()),
     }
     println!(
-        "{:<14} {:<36} {:<10} {:>9}  tables",
+        "{:<20} {:<37} {:<8} {:>8}  tables",
         "chapter", "title", "latest", "seconds"
     );
     for id in &config.book.book.chapters {
@@ -32,7 +32,7 @@ pub fn run(global: &GlobalArgs) -> Result<()> {
             None => ("-".into(), "-".into()),
         };
         println!(
-            "{:<14} {:<36} {:<10} {:>9}  {}",
+            "{:<20} {:<37} {:<8} {:>8}  {}",
             id.as_str(),
             id.title(),
             state,

@@ -12,7 +12,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::batch::images_to_tensor;
 use super::conv_ae::ConvAutoencoder;
@@ -33,7 +33,7 @@ pub struct ReconstructionTrainingConfig {
 }
 
 /// Loss that drives the gradient in an epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReconstructionLoss {
     Mse,
@@ -50,7 +50,7 @@ impl ReconstructionLoss {
 }
 
 /// One epoch of a training run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EpochRecord {
     pub epoch: usize,
     pub loss: ReconstructionLoss,

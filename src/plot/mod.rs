@@ -3,11 +3,17 @@
 //! Text in the SVGs names a font family the report embeds (New Computer
 //! Modern), so figures match the body text and render the same everywhere.
 
+pub mod bars;
 pub mod grid;
+pub mod heatmap;
 pub mod line;
+pub mod scatter;
 
+pub use bars::bars_svg;
 pub use grid::digit_grid_png;
+pub use heatmap::confusion_svg;
 pub use line::{LineChart, Series};
+pub use scatter::{Panel, scatter_svg};
 
 /// Font family of all figure text; embedded in the PDF by the report.
 pub const FONT: &str = "New Computer Modern";

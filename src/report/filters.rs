@@ -41,6 +41,14 @@ pub fn num(value: Option<f64>, decimals: Option<usize>) -> String {
     }
 }
 
+/// Scientific notation with one decimal: 3.2e-7.
+pub fn sci(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.is_finite() => format!("{v:.1e}"),
+        _ => "n/a".into(),
+    }
+}
+
 /// A fraction as a percentage: 0.0523 → `5.2%`.
 pub fn pct(value: Option<f64>, decimals: Option<usize>) -> String {
     match value {
@@ -105,6 +113,7 @@ mod tests {
         assert_eq!(num(None, None), "n/a");
         assert_eq!(num(Some(f64::NAN), None), "n/a");
         assert_eq!(pct(Some(0.0523), None), "5.2%");
+        assert_eq!(sci(Some(3.21e-7)), "3.2e-7");
         assert_eq!(int(Some(37644.0)), "37,644");
         assert_eq!(int(Some(999.0)), "999");
         assert_eq!(int(Some(-1234567.0)), "-1,234,567");

@@ -16,6 +16,8 @@ use crate::config::Config;
 use crate::store::{Manifest, StoredChapter};
 
 pub const BOOK_TEMPLATE: &str = "templates/book.typ.j2";
+/// The bibliography (hayagriva YAML), relative to the book root.
+pub const REFERENCES: &str = "templates/references.yml";
 
 /// A chapter as the book shows it: its stored results, or why it failed.
 pub enum ChapterContent {
@@ -62,6 +64,7 @@ fn environment(root: &Path) -> Environment<'static> {
     env.add_filter("num", filters::num);
     env.add_filter("pct", filters::pct);
     env.add_filter("int", filters::int);
+    env.add_filter("sci", filters::sci);
     env
 }
 

@@ -24,6 +24,9 @@ pub struct Manifest {
     pub started: String,
     pub finished: String,
     pub chapters: Vec<ChapterRecord>,
+    /// Trained models loaded from the cache (hits) or trained (misses).
+    #[serde(default)]
+    pub model_cache: crate::store::artifacts::CacheStats,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! figures and facts. A run counts as complete once its `manifest.json`
 //! exists; it is written last.
 
+pub mod artifacts;
 pub mod atomic;
 pub mod manifest;
 

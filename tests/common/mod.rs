@@ -62,9 +62,14 @@ impl Book {
             .expect("running ex2")
     }
 
+    /// Run directories, oldest first (not the model cache).
     pub fn runs(&self) -> Vec<PathBuf> {
         let mut runs: Vec<_> = std::fs::read_dir(self.path().join("runs"))
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .map(|d| {
+                d.map(|e| e.unwrap().path())
+                    .filter(|p| !p.ends_with("cache"))
+                    .collect()
+            })
             .unwrap_or_default();
         runs.sort();
         runs

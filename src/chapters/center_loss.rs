@@ -1,0 +1,173 @@
+//! Chapter `center-loss`: the classifier with a feature layer of size k,
+//! trained with softmax (cross-entropy) alone and with softmax + λ·center
+//! loss (Wen et al. 2016). Features are measured, plotted (k = 2) and
+//! embedded with t-SNE (k > 2).
+
+use anyhow::Result;
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use polars::prelude::Column;
+
+use super::{ChapterOutput, Ctx, Figure, parallel};
+use crate::ml::embedding::embedding_stats;
+use crate::ml::tsne::tsne_2d;
+use crate::models::{self, ClassifierSpec, TrainedClassifier};
+use crate::nn::classifier::ClassifierConfig;
+use crate::nn::classify::{CenterLossConfig, ClassifierTrainingConfig, embed};
+use crate::plot::{Panel, scatter_svg};
+use crate::tables::Table;
+
+pub const TABLES: &[&str] = &["variants"];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Variant {
+    Softmax,
+    Center,
+}
+
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Softmax => "softmax",
+            Variant::Center => "softmax + center loss",
+        }
+    }
+    fn slug(self) -> &'static str {
+        match self {
+            Variant::Softmax => "softmax",
+            Variant::Center => "center",
+        }
+    }
+}
+
+pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
+    let mut out = ChapterOutput::default();
+    let c = &ctx.config.book.chapter;
+    let section = &c.center_loss;
+    let profile = &ctx.config.profile;
+
+    let mut runs = Vec::new();
+    for &k in &section.feature_dims {
+        for variant in [Variant::Softmax, Variant::Center] {
+            runs.push((k, variant));
+        }
+    }
+    type Job<'a, B> = Box<dyn FnOnce() -> Result<TrainedClassifier<B>> + Send + 'a>;
+    let jobs: Vec<Job<B>> = runs
+        .iter()
+        .map(|&(k, variant)| -> Job<B> {
+            // Both variants of one k share a seed: same initial weights, same batches.
+            let seed = ctx.seed(&format!("center-loss/k{k}"));
+            let mut training = ClassifierTrainingConfig::new(
+                profile.epochs,
+                profile.batch_size,
+                section.learning_rate,
+                seed,
+            );
+            if variant == Variant::Center {
+                training = training
+                    .with_center_loss(Some(CenterLossConfig::new(section.lambda, section.alpha)));
+            }
+            let spec = ClassifierSpec {
+                model: ClassifierConfig::new(c.autoencoder.latent_dim, k)
+                    .with_channels(c.autoencoder.channels),
+                training,
+                encoder_init: "random".into(),
+                train_set: "first-n",
+            };
+            let name = format!("k={k}, {}", variant.name());
+            Box::new(move || models::classifier(ctx, &name, spec, &ctx.data.train, None))
+        })
+        .collect();
+    let trained = parallel(jobs)?;
+
+    let test = &ctx.data.test;
+    let n_plot = section.plot_points.min(test.len());
+    let plot_labels = test.labels[..n_plot].to_vec();
+    let (mut names, mut ks, mut accs, mut intra, mut inter, mut ratio) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut panels_2d = Vec::new();
+    let mut panels_tsne = Vec::new();
+    for (&(k, variant), t) in runs.iter().zip(&trained) {
+        out.seeds.insert(
+            format!("k{k}-{}", variant.slug()),
+            ctx.seed(&format!("center-loss/k{k}")),
+        );
+        let e = embed(&t.model.valid(), test, &ctx.device);
+        let stats = embedding_stats(&e.features, e.feature_dim, &test.labels);
+        names.push(variant.name().to_string());
+        ks.push(k as u32);
+        accs.push(e.accuracy);
+        intra.push(stats.intra);
+        inter.push(stats.inter);
+        ratio.push(stats.ratio);
+        let key = format!("k{k}_{}", variant.slug());
+        out.fact_f64(&format!("{key}_accuracy"), e.accuracy);
+        out.fact_f64(&format!("{key}_ratio"), stats.ratio);
+        out.fact_f64(&format!("{key}_intra"), stats.intra);
+        out.fact_f64(&format!("{key}_inter"), stats.inter);
+        let feats = &e.features[..n_plot * e.feature_dim];
+        if k == 2 {
+            panels_2d.push(Panel {
+                title: variant.name().into(),
+                points: feats
+                    .chunks(2)
+                    .map(|p| (p[0] as f64, p[1] as f64))
+                    .collect(),
+                labels: plot_labels.clone(),
+            });
+        } else if k
+            == *section
+                .feature_dims
+                .iter()
+                .filter(|&&k| k != 2)
+                .max()
+                .unwrap_or(&0)
+        {
+            let points = tsne_2d(
+                feats,
+                e.feature_dim,
+                section
+                    .tsne_perplexity
+                    .min((n_plot as f64 - 1.0) / 3.0 - 1.0),
+                section.tsne_iterations,
+                ctx.seed("center-loss/tsne"),
+            )?;
+            panels_tsne.push(Panel {
+                title: format!("{} (k = {k})", variant.name()),
+                points,
+                labels: plot_labels.clone(),
+            });
+            out.fact("tsne_k", k);
+        }
+    }
+    out.tables.push(Table::new(
+        "variants",
+        &["k", "variant"],
+        vec![
+            Column::new("k".into(), ks),
+            Column::new("variant".into(), names),
+            Column::new("test_accuracy".into(), accs),
+            Column::new("intra_class_distance".into(), intra),
+            Column::new("inter_centroid_distance".into(), inter),
+            Column::new("intra_inter_ratio".into(), ratio),
+        ],
+    )?);
+    out.figures.push(Figure {
+        file: "features-2d.svg".into(),
+        bytes: scatter_svg(&panels_2d, ("feature 1", "feature 2"))?.into_bytes(),
+    });
+    out.fact("has_tsne", !panels_tsne.is_empty());
+    if !panels_tsne.is_empty() {
+        out.figures.push(Figure {
+            file: "tsne.svg".into(),
+            bytes: scatter_svg(&panels_tsne, ("t-SNE 1", "t-SNE 2"))?.into_bytes(),
+        });
+    }
+    out.fact_f64("lambda", section.lambda);
+    out.fact_f64("alpha", section.alpha);
+    out.fact("epochs", profile.epochs);
+    out.fact("plot_points", n_plot);
+    out.fact("feature_dims", section.feature_dims.clone());
+    Ok(out)
+}

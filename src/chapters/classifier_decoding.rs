@@ -1,0 +1,189 @@
+//! Chapter `classifier-decoding`: a decoder (the AE's decoder architecture)
+//! trained to reconstruct digits from the frozen classifier encoder's codes,
+//! compared with the autoencoder trained for reconstruction.
+
+use anyhow::Result;
+use burn::module::{AutodiffModule, Module};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use polars::prelude::Column;
+use serde::Serialize;
+
+use super::{ChapterOutput, Ctx, Figure};
+use crate::data::Images;
+use crate::ml::embedding::embedding_stats;
+use crate::models;
+use crate::nn::batch::{images_to_tensor, tensor_to_images};
+use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, ConvEncoder, SIDE};
+use crate::nn::train::{ReconstructionTrainingConfig, evaluate, train_reconstruction};
+use crate::plot::digit_grid_png;
+use crate::tables::Table;
+
+pub const TABLES: &[&str] = &["reconstruction", "latent_spaces"];
+
+#[derive(Serialize)]
+struct DecoderSpec<'a> {
+    classifier: &'a str,
+    decoder: ConvAutoencoderConfig,
+    training: ReconstructionTrainingConfig,
+}
+
+/// Latent codes of `images` (n × d, row-major).
+pub fn encode<B: Backend>(
+    encoder: &ConvEncoder<B>,
+    images: &Images,
+    device: &B::Device,
+) -> (Vec<f32>, usize) {
+    let mut codes = Vec::new();
+    let mut dim = 0;
+    let mut buffer = Vec::new();
+    let all: Vec<usize> = (0..images.count).collect();
+    for chunk in all.chunks(1000) {
+        let z = encoder.forward(images_to_tensor::<B>(images, chunk, &mut buffer, device));
+        dim = z.dims()[1];
+        codes.extend(
+            z.into_data()
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .expect("floats"),
+        );
+    }
+    (codes, dim)
+}
+
+fn reconstruct<B: Backend>(
+    model: &ConvAutoencoder<B>,
+    images: &Images,
+    n: usize,
+    device: &B::Device,
+) -> Vec<Vec<u8>> {
+    let idx: Vec<usize> = (0..n).collect();
+    tensor_to_images(model.forward(images_to_tensor::<B>(images, &idx, &mut Vec::new(), device)))
+}
+
+pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
+    let mut out = ChapterOutput::default();
+    let c = &ctx.config.book.chapter;
+    let section = &c.classifier_decoding;
+    let profile = &ctx.config.profile;
+    let device = &ctx.device;
+
+    let ae = models::book_autoencoder(ctx)?;
+    let clf = models::book_classifier(ctx)?;
+
+    let decoder_config =
+        ConvAutoencoderConfig::new(c.autoencoder.latent_dim).with_channels(c.autoencoder.channels);
+    let seed = ctx.seed("classifier-decoding/decoder");
+    out.seeds.insert("decoder".into(), seed);
+    let training = ReconstructionTrainingConfig::new(
+        profile.epochs,
+        profile.batch_size,
+        section.learning_rate,
+        seed,
+    )
+    .with_mse_warmup_epochs(section.mse_warmup_epochs);
+    let spec = DecoderSpec {
+        classifier: &clf.key,
+        decoder: decoder_config.clone(),
+        training,
+    };
+    // The classifier's encoder, frozen, under a fresh decoder.
+    let frozen = clf.model.encoder.clone().no_grad();
+    let decoded = ctx.artifacts.load_or_train::<B, _, _, _>(
+        "classifier-decoder",
+        &spec,
+        device,
+        || decoder_config.init::<B>(device),
+        || {
+            let fresh =
+                models::seeded_init::<B, _>(device, seed, || decoder_config.init::<B>(device));
+            let model = ConvAutoencoder {
+                encoder: frozen,
+                decoder: fresh.decoder,
+            };
+            Ok(train_reconstruction(
+                "decoder on classifier codes",
+                model,
+                &ctx.data.train.images,
+                &ctx.data.test.images,
+                &spec.training,
+                device,
+            )?)
+        },
+    )?;
+
+    let test = &ctx.data.test;
+    let ae_model = ae.model.valid();
+    let dec_model = decoded.model.valid();
+    let ae_err = evaluate(&ae_model, &test.images, device);
+    let dec_err = evaluate(&dec_model, &test.images, device);
+    out.tables.push(Table::new(
+        "reconstruction",
+        &["model"],
+        vec![
+            Column::new(
+                "model".into(),
+                ["autoencoder", "classifier encoder + decoder"],
+            ),
+            Column::new("latent_dim".into(), [c.autoencoder.latent_dim as u32; 2]),
+            Column::new("test_l1".into(), [ae_err.l1, dec_err.l1]),
+            Column::new("test_mse".into(), [ae_err.mse, dec_err.mse]),
+        ],
+    )?);
+
+    // The two latent spaces, measured with the same functions as center-loss.
+    let (ae_codes, d) = encode(&ae_model.encoder, &test.images, device);
+    let (clf_codes, _) = encode(&clf.model.valid().encoder, &test.images, device);
+    let ae_stats = embedding_stats(&ae_codes, d, &test.labels);
+    let clf_stats = embedding_stats(&clf_codes, d, &test.labels);
+    out.tables.push(Table::new(
+        "latent_spaces",
+        &["latent_space"],
+        vec![
+            Column::new("latent_space".into(), ["autoencoder", "classifier"]),
+            Column::new(
+                "intra_normalised".into(),
+                [ae_stats.intra_normalised, clf_stats.intra_normalised],
+            ),
+            Column::new(
+                "inter_normalised".into(),
+                [ae_stats.inter_normalised, clf_stats.inter_normalised],
+            ),
+            Column::new(
+                "intra_inter_ratio".into(),
+                [ae_stats.ratio, clf_stats.ratio],
+            ),
+        ],
+    )?);
+
+    // ≥ 50 digits: blocks of 10 columns, each block original / AE / decoder.
+    let n = section.digits.min(test.len());
+    let originals: Vec<Vec<u8>> = (0..n).map(|i| test.images.image(i).to_vec()).collect();
+    let ae_rec = reconstruct(&ae_model, &test.images, n, device);
+    let dec_rec = reconstruct(&dec_model, &test.images, n, device);
+    let mut rows = Vec::new();
+    for start in (0..n).step_by(10) {
+        let end = (start + 10).min(n);
+        rows.push(originals[start..end].to_vec());
+        rows.push(ae_rec[start..end].to_vec());
+        rows.push(dec_rec[start..end].to_vec());
+    }
+    out.figures.push(Figure {
+        file: "reconstructions.png".into(),
+        bytes: digit_grid_png(&rows, SIDE, 2)?,
+    });
+
+    out.fact("digits", n);
+    out.fact("latent_dim", c.autoencoder.latent_dim);
+    out.fact_f64("ae_l1", ae_err.l1);
+    out.fact_f64("decoder_l1", dec_err.l1);
+    out.fact_f64("ae_mse", ae_err.mse);
+    out.fact_f64("decoder_mse", dec_err.mse);
+    out.fact_f64("ae_intra", ae_stats.intra_normalised);
+    out.fact_f64("clf_intra", clf_stats.intra_normalised);
+    out.fact_f64("ae_inter", ae_stats.inter_normalised);
+    out.fact_f64("clf_inter", clf_stats.inter_normalised);
+    out.fact_f64("ae_ratio", ae_stats.ratio);
+    out.fact_f64("clf_ratio", clf_stats.ratio);
+    out.fact("decoder_params", decoded.model.decoder.num_params());
+    Ok(out)
+}

@@ -1,0 +1,232 @@
+//! Chapter `few-shot`: encoder + MLP trained from scratch on 100 labelled
+//! images, evaluated on the whole test set; over-fitting read off the curves.
+
+use anyhow::Result;
+use burn::tensor::backend::AutodiffBackend;
+use polars::prelude::Column;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+use super::classifier::history_table;
+use super::{ChapterOutput, Ctx, Figure};
+use crate::data::{Images, Split};
+use crate::models::{self, ClassifierSpec, TrainedClassifier};
+use crate::nn::classifier::ClassifierConfig;
+use crate::nn::classify::{ClassEpoch, ClassifierTrainingConfig};
+use crate::plot::{LineChart, Series};
+use crate::tables::Table;
+
+pub const TABLES: &[&str] = &["class_counts", "history", "timeline", "overfitting"];
+
+/// The labelled images: `[chapter.few-shot].labels` drawn from the
+/// profile's training split with a fixed seed (shared with `transfer`).
+pub fn labelled_subset<B: AutodiffBackend>(ctx: &Ctx<B>) -> (Split, Vec<usize>) {
+    let n = ctx
+        .config
+        .book
+        .chapter
+        .few_shot
+        .labels
+        .min(ctx.data.train.len());
+    let mut idx: Vec<usize> = (0..ctx.data.train.len()).collect();
+    idx.shuffle(&mut StdRng::seed_from_u64(ctx.seed("few-shot/subset")));
+    idx.truncate(n);
+    idx.sort_unstable();
+    let train = &ctx.data.train;
+    let mut pixels = Vec::with_capacity(n * train.images.pixels_per_image());
+    for &i in &idx {
+        pixels.extend_from_slice(train.images.image(i));
+    }
+    let split = Split {
+        images: Images {
+            count: n,
+            rows: train.images.rows,
+            cols: train.images.cols,
+            pixels,
+        },
+        labels: idx.iter().map(|&i| train.labels[i]).collect(),
+    };
+    (split, idx)
+}
+
+/// The classifier spec for the labelled subset; `variant` distinguishes
+/// scratch, fine-tuned and frozen-encoder runs.
+pub fn spec<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    encoder_init: String,
+    freeze: bool,
+) -> ClassifierSpec<'static> {
+    let c = &ctx.config.book.chapter;
+    let fs = &c.few_shot;
+    ClassifierSpec {
+        model: ClassifierConfig::new(c.autoencoder.latent_dim, c.classifier.hidden_dim)
+            .with_channels(c.autoencoder.channels),
+        training: ClassifierTrainingConfig::new(
+            fs.epochs,
+            fs.batch_size,
+            fs.learning_rate,
+            ctx.seed("few-shot/training"),
+        )
+        .with_eval_every(fs.eval_every)
+        .with_freeze_encoder(freeze),
+        encoder_init,
+        train_set: "few-shot-subset",
+    }
+}
+
+/// The from-scratch model (also `transfer`'s baseline).
+pub fn scratch<B: AutodiffBackend>(ctx: &Ctx<B>, subset: &Split) -> Result<TrainedClassifier<B>> {
+    models::classifier(
+        ctx,
+        "few-shot, from scratch",
+        spec(ctx, "random".into(), false),
+        subset,
+        None,
+    )
+}
+
+/// Over-fitting measured from a history.
+pub struct Overfitting {
+    pub best_loss_epoch: usize,
+    pub best_loss: f64,
+    pub final_loss: f64,
+    pub best_accuracy_epoch: usize,
+    pub best_accuracy: f64,
+    pub final_accuracy: f64,
+    pub final_train_accuracy: f64,
+    pub accuracy_gap: f64,
+    pub loss_rise: f64,
+}
+
+pub fn overfitting(history: &[ClassEpoch]) -> Overfitting {
+    let best_loss = history
+        .iter()
+        .min_by(|a, b| a.test_loss.total_cmp(&b.test_loss))
+        .expect("history");
+    let best_acc = history
+        .iter()
+        .max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy))
+        .expect("history");
+    let last = history.last().expect("history");
+    Overfitting {
+        best_loss_epoch: best_loss.epoch,
+        best_loss: best_loss.test_loss,
+        final_loss: last.test_loss,
+        best_accuracy_epoch: best_acc.epoch,
+        best_accuracy: best_acc.test_accuracy,
+        final_accuracy: last.test_accuracy,
+        final_train_accuracy: last.train_accuracy,
+        accuracy_gap: last.train_accuracy - last.test_accuracy,
+        loss_rise: last.test_loss - best_loss.test_loss,
+    }
+}
+
+pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
+    let mut out = ChapterOutput::default();
+    let (subset, _) = labelled_subset(ctx);
+    out.seeds
+        .insert("subset".into(), ctx.seed("few-shot/subset"));
+    out.seeds
+        .insert("training".into(), ctx.seed("few-shot/training"));
+    let trained = scratch(ctx, &subset)?;
+    let h = &trained.history;
+
+    let mut counts = [0u32; 10];
+    for &l in &subset.labels {
+        counts[l as usize] += 1;
+    }
+    out.tables.push(Table::new(
+        "class_counts",
+        &["digit"],
+        vec![
+            Column::new("digit".into(), (0u32..10).collect::<Vec<_>>()),
+            Column::new("images".into(), counts.to_vec()),
+        ],
+    )?);
+    out.tables.push(history_table("history", h)?);
+    out.tables.push(
+        Table::new(
+            "timeline",
+            &["epoch"],
+            vec![
+                Column::new(
+                    "epoch".into(),
+                    h.iter().map(|r| r.epoch as u32).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "elapsed_seconds".into(),
+                    h.iter().map(|r| r.elapsed_seconds).collect::<Vec<_>>(),
+                ),
+            ],
+        )
+        .map(Table::volatile)?,
+    );
+    let o = overfitting(h);
+    out.tables.push(Table::new(
+        "overfitting",
+        &["measure"],
+        vec![
+            Column::new(
+                "measure".into(),
+                [
+                    "epoch of minimum test loss",
+                    "minimum test loss",
+                    "final test loss",
+                    "final train accuracy",
+                    "final test accuracy",
+                    "train - test accuracy gap",
+                ],
+            ),
+            Column::new(
+                "value".into(),
+                [
+                    o.best_loss_epoch as f64,
+                    o.best_loss,
+                    o.final_loss,
+                    o.final_train_accuracy,
+                    o.final_accuracy,
+                    o.accuracy_gap,
+                ],
+            ),
+        ],
+    )?);
+
+    let by = |x: fn(&ClassEpoch) -> f64, y: fn(&ClassEpoch) -> f64| -> Vec<(f64, f64)> {
+        h.iter().map(|r| (x(r), y(r))).collect()
+    };
+    let epoch = |r: &ClassEpoch| r.epoch as f64;
+    let secs = |r: &ClassEpoch| r.elapsed_seconds;
+    for (file, x_label, x) in [
+        ("curves-epoch.svg", "epoch", epoch as fn(&ClassEpoch) -> f64),
+        ("curves-time.svg", "training time (s)", secs),
+    ] {
+        let acc = LineChart::new(x_label, "accuracy / cross-entropy")
+            .series(Series::new("train accuracy", by(x, |r| r.train_accuracy)))
+            .series(Series::new("test accuracy", by(x, |r| r.test_accuracy)))
+            .series(Series::new("train loss", by(x, |r| r.train_loss)))
+            .series(Series::new("test loss", by(x, |r| r.test_loss)));
+        out.figures.push(Figure {
+            file: file.into(),
+            bytes: acc.to_svg()?.into_bytes(),
+        });
+    }
+
+    out.fact("labels", subset.len());
+    out.fact("min_class_count", *counts.iter().min().expect("10"));
+    out.fact("max_class_count", *counts.iter().max().expect("10"));
+    out.fact("epochs", ctx.config.book.chapter.few_shot.epochs);
+    out.fact("eval_every", ctx.config.book.chapter.few_shot.eval_every);
+    out.fact("test_size", ctx.data.test.len());
+    out.fact("best_loss_epoch", o.best_loss_epoch);
+    out.fact_f64("best_loss", o.best_loss);
+    out.fact_f64("final_loss", o.final_loss);
+    out.fact("best_accuracy_epoch", o.best_accuracy_epoch);
+    out.fact_f64("best_accuracy", o.best_accuracy);
+    out.fact_f64("final_accuracy", o.final_accuracy);
+    out.fact_f64("final_train_accuracy", o.final_train_accuracy);
+    out.fact_f64("accuracy_gap", o.accuracy_gap);
+    out.fact_f64("loss_rise", o.loss_rise);
+    out.fact_f64("train_seconds", h.last().map_or(0.0, |r| r.elapsed_seconds));
+    Ok(out)
+}

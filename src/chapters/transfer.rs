@@ -1,0 +1,105 @@
+//! Chapter `transfer`: the AE's pre-trained encoder as the starting point
+//! for the 100-label classifier, fine-tuned or frozen, against scratch.
+
+use anyhow::Result;
+use burn::tensor::backend::AutodiffBackend;
+use polars::prelude::Column;
+
+use super::few_shot::{labelled_subset, overfitting, scratch, spec};
+use super::{ChapterOutput, Ctx, Figure, parallel};
+use crate::models::{self, TrainedClassifier};
+use crate::plot::{LineChart, Series};
+use crate::tables::Table;
+
+pub const TABLES: &[&str] = &["comparison"];
+
+pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
+    let mut out = ChapterOutput::default();
+    let (subset, _) = labelled_subset(ctx);
+    let ae = models::book_autoencoder(ctx)?;
+    let scratch = scratch(ctx, &subset)?;
+    let init = format!("autoencoder {}", ae.key);
+    type Job<'a, B> = Box<dyn FnOnce() -> Result<TrainedClassifier<B>> + Send + 'a>;
+    let jobs: Vec<Job<B>> = [
+        (false, "transfer, fine-tuned"),
+        (true, "transfer, frozen encoder"),
+    ]
+    .into_iter()
+    .map(|(freeze, name)| -> Job<B> {
+        let spec = spec(ctx, init.clone(), freeze);
+        let encoder = ae.model.encoder.clone();
+        let subset = &subset;
+        Box::new(move || models::classifier(ctx, name, spec, subset, Some(encoder)))
+    })
+    .collect();
+    let mut trained = parallel(jobs)?.into_iter();
+    let (fine, frozen) = (
+        trained.next().expect("fine-tuned"),
+        trained.next().expect("frozen"),
+    );
+    out.seeds
+        .insert("training".into(), ctx.seed("few-shot/training"));
+
+    let runs = [
+        ("scratch", &scratch),
+        ("fine-tuned", &fine),
+        ("frozen encoder", &frozen),
+    ];
+    let stats: Vec<_> = runs.iter().map(|(_, t)| overfitting(&t.history)).collect();
+    out.tables.push(Table::new(
+        "comparison",
+        &["variant"],
+        vec![
+            Column::new(
+                "variant".into(),
+                runs.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "best_test_accuracy".into(),
+                stats.iter().map(|s| s.best_accuracy).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "best_epoch".into(),
+                stats
+                    .iter()
+                    .map(|s| s.best_accuracy_epoch as u32)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "final_test_accuracy".into(),
+                stats.iter().map(|s| s.final_accuracy).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "final_test_loss".into(),
+                stats.iter().map(|s| s.final_loss).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "min_test_loss".into(),
+                stats.iter().map(|s| s.best_loss).collect::<Vec<_>>(),
+            ),
+        ],
+    )?);
+    let mut chart = LineChart::new("epoch", "test accuracy");
+    for (name, t) in &runs {
+        chart = chart.series(Series::new(
+            *name,
+            t.history
+                .iter()
+                .map(|r| (r.epoch as f64, r.test_accuracy))
+                .collect(),
+        ));
+    }
+    out.figures.push(Figure {
+        file: "test-accuracy.svg".into(),
+        bytes: chart.to_svg()?.into_bytes(),
+    });
+    for ((slug, _), s) in ["scratch", "fine", "frozen"].iter().zip(&runs).zip(&stats) {
+        out.fact_f64(&format!("{slug}_best"), s.best_accuracy);
+        out.fact_f64(&format!("{slug}_final"), s.final_accuracy);
+        out.fact(&format!("{slug}_best_epoch"), s.best_accuracy_epoch);
+        out.fact_f64(&format!("{slug}_loss"), s.final_loss);
+    }
+    out.fact("labels", subset.len());
+    out.fact("ae_train_size", ctx.data.train.len());
+    Ok(out)
+}

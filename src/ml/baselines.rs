@@ -1,0 +1,326 @@
+//! Classic classifiers from linfa: SVM (linear and polynomial kernel,
+//! one-vs-rest), multinomial logistic regression, Gaussian naive Bayes; and
+//! PCA for a non-learned low-dimensional feature set.
+
+use std::time::Instant;
+
+use anyhow::{Result, anyhow, ensure};
+use linfa::prelude::*;
+use linfa_bayes::GaussianNb;
+use linfa_logistic::MultiLogisticRegression;
+use linfa_reduction::Pca;
+use linfa_svm::Svm;
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+
+/// A feature matrix (n × dim) with its labels.
+pub struct Features {
+    pub x: Array2<f64>,
+    pub y: Array1<usize>,
+}
+
+impl Features {
+    pub fn new(values: Vec<f64>, dim: usize, labels: &[u8]) -> Result<Self> {
+        ensure!(
+            dim > 0 && values.len() == labels.len() * dim,
+            "features must be n × {dim}"
+        );
+        Ok(Self {
+            x: Array2::from_shape_vec((labels.len(), dim), values)?,
+            y: labels.iter().map(|&l| l as usize).collect(),
+        })
+    }
+
+    /// The first `n` rows.
+    pub fn head(&self, n: usize) -> Features {
+        let n = n.min(self.y.len());
+        Features {
+            x: self.x.slice(ndarray::s![..n, ..]).to_owned(),
+            y: self.y.slice(ndarray::s![..n]).to_owned(),
+        }
+    }
+
+    pub fn dim(&self) -> usize {
+        self.x.ncols()
+    }
+}
+
+/// Pixels in [0, 1], one row per image.
+pub fn pixel_features(pixels: &[u8], labels: &[u8]) -> Result<Features> {
+    Features::new(
+        pixels.iter().map(|&p| p as f64 / 255.0).collect(),
+        pixels.len() / labels.len().max(1),
+        labels,
+    )
+}
+
+/// PCA fitted on `train`, applied to both sets.
+pub fn pca(train: &Features, test: &Features, components: usize) -> Result<(Features, Features)> {
+    ensure!(
+        components <= train.dim(),
+        "PCA to {components} components of {}-d data",
+        train.dim()
+    );
+    let ds = DatasetBase::from(train.x.clone());
+    let model = Pca::params(components)
+        .fit(&ds)
+        .map_err(|e| anyhow!("PCA: {e}"))?;
+    let project = |f: &Features| Features {
+        x: model.predict(&f.x),
+        y: f.y.clone(),
+    };
+    Ok((project(train), project(test)))
+}
+
+/// Standardises columns with the training set's mean and deviation (the SVM
+/// and logistic regression need comparable scales on latent codes).
+pub fn standardise(train: &Features, test: &Features) -> (Features, Features) {
+    let mean = train.x.mean_axis(Axis(0)).expect("rows");
+    let std = train
+        .x
+        .std_axis(Axis(0), 0.0)
+        .mapv(|s| if s > 1e-9 { s } else { 1.0 });
+    let f = |x: &Features| Features {
+        x: (&x.x - &mean) / &std,
+        y: x.y.clone(),
+    };
+    (f(train), f(test))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    LinearSvm,
+    PolySvm,
+    Logistic,
+    NaiveBayes,
+}
+
+impl Model {
+    pub const ALL: [Model; 4] = [
+        Model::LinearSvm,
+        Model::PolySvm,
+        Model::Logistic,
+        Model::NaiveBayes,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::LinearSvm => "SVM, linear kernel",
+            Model::PolySvm => "SVM, polynomial kernel",
+            Model::Logistic => "logistic regression",
+            Model::NaiveBayes => "Gaussian naive Bayes",
+        }
+    }
+
+    pub fn is_svm(self) -> bool {
+        matches!(self, Model::LinearSvm | Model::PolySvm)
+    }
+}
+
+/// Hyper-parameters of the classic models.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub svm_c: f64,
+    pub poly_c: f64,
+    pub poly_degree: f64,
+    pub logistic_iterations: u64,
+}
+
+pub struct Outcome {
+    pub predictions: Vec<u8>,
+    pub accuracy: f64,
+    pub fit_seconds: f64,
+    pub predict_seconds: f64,
+}
+
+/// Scales both sets by the training rows' root-mean-square norm, so that
+/// inner products (and the polynomial kernel (x·y + 1)³) are of order one
+/// whatever the feature set; like scikit-learn's `gamma="scale"`. Without
+/// it linfa's SMO solver can take minutes on poorly separated codes.
+pub fn unit_scale(train: &Features, test: &Features) -> (Features, Features) {
+    let ms =
+        train.x.rows().into_iter().map(|r| r.dot(&r)).sum::<f64>() / train.x.nrows().max(1) as f64;
+    let k = if ms > 0.0 { 1.0 / ms.sqrt() } else { 1.0 };
+    let f = |x: &Features| Features {
+        x: &x.x * k,
+        y: x.y.clone(),
+    };
+    (f(train), f(test))
+}
+
+fn one_vs_rest_svm(
+    train: &Features,
+    test: ArrayView2<f64>,
+    model: Model,
+    s: &Settings,
+) -> Result<Vec<u8>> {
+    // Ten binary SVMs, fitted two at a time; the class with the largest
+    // decision value wins.
+    let classes: Vec<usize> = (0..10).collect();
+    let mut scores = vec![vec![f64::NEG_INFINITY; test.nrows()]; 10];
+    let width = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .max(1);
+    for chunk in classes.chunks(width) {
+        let results: Vec<Result<(usize, Vec<f64>)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|&c| {
+                    scope.spawn(move || -> Result<(usize, Vec<f64>)> {
+                        let targets: Array1<bool> = train.y.mapv(|y| y == c);
+                        let ds = Dataset::new(train.x.clone(), targets);
+                        // `shrinking` stays off: it panics in linfa-svm 0.8 (REFERENCE.md).
+                        let params = Svm::<f64, bool>::params();
+                        let params = match model {
+                            Model::PolySvm => params
+                                .polynomial_kernel(1.0, s.poly_degree)
+                                .pos_neg_weights(s.poly_c, s.poly_c),
+                            _ => params.linear_kernel().pos_neg_weights(s.svm_c, s.svm_c),
+                        };
+                        let svm = params
+                            .fit(&ds)
+                            .map_err(|e| anyhow!("SVM for digit {c}: {e}"))?;
+                        // The decision value: the kernel expansion minus the offset ρ.
+                        let values = test
+                            .rows()
+                            .into_iter()
+                            .map(|r| svm.weighted_sum(&r) - svm.rho)
+                            .collect();
+                        Ok((c, values))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow!("an SVM fit panicked")))
+                })
+                .collect()
+        });
+        for r in results {
+            let (c, values) = r?;
+            scores[c] = values;
+        }
+    }
+    Ok((0..test.nrows())
+        .map(|i| {
+            (0..10)
+                .max_by(|&a, &b| scores[a][i].total_cmp(&scores[b][i]))
+                .expect("ten classes") as u8
+        })
+        .collect())
+}
+
+/// Fits `model` on `train` and predicts `test`. SVM timings include the
+/// prediction in `fit_seconds` (each binary SVM predicts right after fitting).
+pub fn fit_predict(
+    model: Model,
+    train: &Features,
+    test: &Features,
+    s: &Settings,
+) -> Result<Outcome> {
+    let started = Instant::now();
+    let (predictions, fit_seconds, predict_seconds) = match model {
+        Model::LinearSvm | Model::PolySvm => {
+            let (train, test) = unit_scale(train, test);
+            let p = one_vs_rest_svm(&train, test.x.view(), model, s)?;
+            (p, started.elapsed().as_secs_f64(), 0.0)
+        }
+        Model::Logistic => {
+            let ds = Dataset::new(train.x.clone(), train.y.clone());
+            let fitted = MultiLogisticRegression::default()
+                .max_iterations(s.logistic_iterations)
+                .fit(&ds)
+                .map_err(|e| anyhow!("logistic regression: {e}"))?;
+            let fit = started.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let p: Array1<usize> = fitted.predict(&test.x);
+            (
+                p.iter().map(|&c| c as u8).collect(),
+                fit,
+                t.elapsed().as_secs_f64(),
+            )
+        }
+        Model::NaiveBayes => {
+            let ds = Dataset::new(train.x.clone(), train.y.clone());
+            let fitted = GaussianNb::params()
+                .fit(&ds)
+                .map_err(|e| anyhow!("naive Bayes: {e}"))?;
+            let fit = started.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let p: Array1<usize> = fitted.predict(&test.x);
+            (
+                p.iter().map(|&c| c as u8).collect(),
+                fit,
+                t.elapsed().as_secs_f64(),
+            )
+        }
+    };
+    let correct = predictions
+        .iter()
+        .zip(&test.y)
+        .filter(|(p, y)| **p as usize == **y)
+        .count();
+    Ok(Outcome {
+        accuracy: correct as f64 / test.y.len() as f64,
+        predictions,
+        fit_seconds,
+        predict_seconds,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ten well-separated Gaussian-ish blobs in 3-D.
+    fn blobs(n_per: usize, offset: usize) -> Features {
+        let mut v = Vec::new();
+        let mut labels = Vec::new();
+        for c in 0..10u8 {
+            for i in 0..n_per {
+                let j = ((i + offset) * 7919 % 97) as f64 / 97.0 - 0.5;
+                v.extend([
+                    c as f64 * 3.0 + j,
+                    (c % 3) as f64 * 3.0 - j,
+                    (c / 3) as f64 * 3.0 + 0.5 * j,
+                ]);
+                labels.push(c);
+            }
+        }
+        Features::new(v, 3, &labels).unwrap()
+    }
+
+    #[test]
+    fn every_model_separates_separable_blobs() {
+        let (train, test) = (blobs(20, 0), blobs(10, 5));
+        let s = Settings {
+            svm_c: 1.0,
+            poly_c: 10.0,
+            poly_degree: 3.0,
+            logistic_iterations: 200,
+        };
+        let (train, test) = standardise(&train, &test);
+        for m in Model::ALL {
+            let o = fit_predict(m, &train, &test, &s).unwrap();
+            assert!(o.accuracy > 0.9, "{} reached only {}", m.name(), o.accuracy);
+        }
+    }
+
+    #[test]
+    fn pca_keeps_the_requested_components() {
+        let (train, test) = (blobs(20, 0), blobs(10, 5));
+        let (a, b) = pca(&train, &test, 2).unwrap();
+        assert_eq!((a.dim(), b.dim()), (2, 2));
+        assert_eq!(a.y, train.y);
+        assert!(pca(&train, &test, 5).is_err());
+    }
+
+    #[test]
+    fn pixel_features_are_scaled() {
+        let f = pixel_features(&[0, 255, 51, 102], &[1, 2]).unwrap();
+        assert_eq!(f.x.shape(), &[2, 2]);
+        assert!((f.x[[0, 1]] - 1.0).abs() < 1e-12 && (f.x[[1, 0]] - 0.2).abs() < 1e-12);
+        assert_eq!(f.head(1).y.len(), 1);
+    }
+}

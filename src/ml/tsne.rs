@@ -1,0 +1,32 @@
+//! Barnes-Hut t-SNE (linfa-tsne) of latent codes to 2-D. Never on raw
+//! pixels: bhtsne overflows its stack on 784-d input (REFERENCE.md).
+
+use anyhow::{Result, anyhow, ensure};
+use linfa::traits::Transformer;
+use linfa_tsne::TSneParams;
+use ndarray::Array2;
+use ndarray_rand::rand::SeedableRng;
+use ndarray_rand::rand::rngs::StdRng;
+
+/// Embeds `points` (n × dim, row-major) in 2-D. Deterministic for a seed.
+pub fn tsne_2d(
+    points: &[f32],
+    dim: usize,
+    perplexity: f64,
+    iterations: usize,
+    seed: u64,
+) -> Result<Vec<(f64, f64)>> {
+    ensure!(
+        dim <= 100,
+        "t-SNE runs on low-dimensional codes, got {dim} dimensions"
+    );
+    let n = points.len() / dim;
+    let data = Array2::from_shape_vec((n, dim), points.iter().map(|&v| v as f64).collect())?;
+    let out = TSneParams::embedding_size_with_rng(2, StdRng::seed_from_u64(seed))
+        .perplexity(perplexity)
+        .approx_threshold(0.5)
+        .max_iter(iterations)
+        .transform(data)
+        .map_err(|e| anyhow!("t-SNE failed: {e}"))?;
+    Ok(out.rows().into_iter().map(|r| (r[0], r[1])).collect())
+}

@@ -1,0 +1,200 @@
+//! Content-addressed cache of trained models: `runs/cache/<key>/`.
+//!
+//! The key hashes everything that changes a trained model: its kind and spec
+//! (model, training and data config, seed), the dataset checksums and
+//! profile sizes, the backend and the crate version. An artifact is written
+//! into a temporary directory and renamed into place, so a killed process
+//! leaves either a whole artifact or none.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use burn::module::Module;
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+use burn::tensor::backend::Backend;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::data::sha256_hex;
+
+/// Inputs common to every key of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyContext {
+    pub ex2_version: String,
+    pub backend: String,
+    pub dataset_checksums: BTreeMap<String, String>,
+    pub train_size: usize,
+    pub test_size: usize,
+}
+
+/// Counts for the manifest.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct CacheStats {
+    pub hits: Vec<String>,
+    pub misses: Vec<String>,
+}
+
+pub struct ArtifactStore {
+    dir: PathBuf,
+    context: KeyContext,
+    stats: Mutex<CacheStats>,
+}
+
+/// A model from the store and how it was trained.
+pub struct Artifact<M, H> {
+    pub model: M,
+    pub history: H,
+    pub key: String,
+    pub cached: bool,
+}
+
+impl ArtifactStore {
+    pub fn new(dir: PathBuf, context: KeyContext) -> Self {
+        Self {
+            dir,
+            context,
+            stats: Mutex::default(),
+        }
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        self.stats.lock().expect("stats lock").clone()
+    }
+
+    /// The cache key of a model of `kind` trained as `spec` says.
+    pub fn key(&self, kind: &str, spec: &impl Serialize) -> String {
+        #[derive(Serialize)]
+        struct Keyed<'a, S> {
+            kind: &'a str,
+            spec: &'a S,
+            context: &'a KeyContext,
+        }
+        let json = serde_json::to_vec(&Keyed {
+            kind,
+            spec,
+            context: &self.context,
+        })
+        .expect("specs serialise");
+        format!("{kind}-{}", &sha256_hex(&json)[..16])
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(key)
+    }
+
+    /// Loads the model of `kind`/`spec` if cached, else trains and stores it.
+    /// `init` builds an untrained model of the right shape to load into.
+    pub fn load_or_train<B, M, H, S>(
+        &self,
+        kind: &str,
+        spec: &S,
+        device: &B::Device,
+        init: impl FnOnce() -> M,
+        train: impl FnOnce() -> Result<(M, H)>,
+    ) -> Result<Artifact<M, H>>
+    where
+        B: Backend,
+        M: Module<B>,
+        H: Serialize + DeserializeOwned,
+        S: Serialize,
+    {
+        let key = self.key(kind, spec);
+        let dir = self.path(&key);
+        if dir.join("model.mpk").is_file() {
+            match load::<B, M, H>(&dir, init(), device) {
+                Ok((model, history)) => {
+                    self.stats
+                        .lock()
+                        .expect("stats lock")
+                        .hits
+                        .push(key.clone());
+                    return Ok(Artifact {
+                        model,
+                        history,
+                        key,
+                        cached: true,
+                    });
+                }
+                Err(e) => eprintln!(
+                    "cache entry {} is unreadable ({e:#}); retraining",
+                    dir.display()
+                ),
+            }
+        }
+        let (model, history) = train()?;
+        let model = self.save(&key, spec, model, &history)?;
+        self.stats
+            .lock()
+            .expect("stats lock")
+            .misses
+            .push(key.clone());
+        Ok(Artifact {
+            model,
+            history,
+            key,
+            cached: false,
+        })
+    }
+
+    fn save<B: Backend, M: Module<B>, H: Serialize, S: Serialize>(
+        &self,
+        key: &str,
+        spec: &S,
+        model: M,
+        history: &H,
+    ) -> Result<M> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".tmp-{key}-"))
+            .tempdir_in(&self.dir)?;
+        let record = model.clone().into_record();
+        let bytes = NamedMpkBytesRecorder::<FullPrecisionSettings>::new()
+            .record(record, ())
+            .map_err(|e| anyhow::anyhow!("serialising model {key}: {e}"))?;
+        std::fs::write(tmp.path().join("model.mpk"), &bytes)?;
+        std::fs::write(
+            tmp.path().join("spec.json"),
+            serde_json::to_vec_pretty(&serde_json::json!({
+                "key": key,
+                "spec": spec,
+                "context": &self.context,
+                "model_sha256": sha256_hex(&bytes),
+            }))?,
+        )?;
+        std::fs::write(
+            tmp.path().join("history.json"),
+            serde_json::to_vec_pretty(history)?,
+        )?;
+        let dst = self.path(key);
+        let tmp = tmp.keep();
+        if let Err(e) = std::fs::rename(&tmp, &dst) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            // Another process stored the same artifact first: theirs is as good.
+            if !dst.join("model.mpk").is_file() {
+                return Err(e).with_context(|| format!("storing {}", dst.display()));
+            }
+        }
+        Ok(model)
+    }
+}
+
+fn load<B: Backend, M: Module<B>, H: DeserializeOwned>(
+    dir: &Path,
+    empty: M,
+    device: &B::Device,
+) -> Result<(M, H)> {
+    let bytes = std::fs::read(dir.join("model.mpk"))?;
+    let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("spec.json"))?)?;
+    anyhow::ensure!(
+        spec["model_sha256"] == sha256_hex(&bytes).as_str(),
+        "model.mpk does not match its recorded checksum"
+    );
+    let record = NamedMpkBytesRecorder::<FullPrecisionSettings>::new()
+        .load(bytes, device)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let history = serde_json::from_slice(&std::fs::read(dir.join("history.json"))?)?;
+    Ok((empty.load_record(record), history))
+}
