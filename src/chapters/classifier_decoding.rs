@@ -155,14 +155,14 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         ],
     )?);
 
-    // ≥ 50 digits: blocks of 10 columns, each block original / AE / decoder.
+    // ≥ 50 digits: blocks of 25 columns, each block original / AE / decoder.
     let n = section.digits.min(test.len());
     let originals: Vec<Vec<u8>> = (0..n).map(|i| test.images.image(i).to_vec()).collect();
     let ae_rec = reconstruct(&ae_model, &test.images, n, device);
     let dec_rec = reconstruct(&dec_model, &test.images, n, device);
     let mut rows = Vec::new();
-    for start in (0..n).step_by(10) {
-        let end = (start + 10).min(n);
+    for start in (0..n).step_by(25) {
+        let end = (start + 25).min(n);
         rows.push(originals[start..end].to_vec());
         rows.push(ae_rec[start..end].to_vec());
         rows.push(dec_rec[start..end].to_vec());

@@ -188,27 +188,6 @@ pub fn run_chapter<B: AutodiffBackend>(id: ChapterId, ctx: &Ctx<B>) -> Result<Ch
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seeds_differ_per_experiment_and_base() {
-        let a = derive_seed(1, "autoencoder/conv-ae");
-        assert_eq!(a, derive_seed(1, "autoencoder/conv-ae"));
-        assert_ne!(a, derive_seed(2, "autoencoder/conv-ae"));
-        assert_ne!(a, derive_seed(1, "latent/d2"));
-    }
-
-    #[test]
-    fn ids_round_trip_through_their_names() {
-        for id in ChapterId::ALL {
-            let json = serde_json::to_string(&id).unwrap();
-            assert_eq!(json, format!("\"{}\"", id.as_str()));
-        }
-    }
-}
-
 /// Runs independent jobs (trainings) at the same time, at most one per core,
 /// and returns their results in order. Each job's result depends only on
 /// its own seed (see `models::seeded_init`), so this changes no number.
@@ -235,4 +214,25 @@ pub fn parallel<T: Send>(jobs: Vec<Box<dyn FnOnce() -> Result<T> + Send + '_>>) 
         }
     }
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_differ_per_experiment_and_base() {
+        let a = derive_seed(1, "autoencoder/conv-ae");
+        assert_eq!(a, derive_seed(1, "autoencoder/conv-ae"));
+        assert_ne!(a, derive_seed(2, "autoencoder/conv-ae"));
+        assert_ne!(a, derive_seed(1, "latent/d2"));
+    }
+
+    #[test]
+    fn ids_round_trip_through_their_names() {
+        for id in ChapterId::ALL {
+            let json = serde_json::to_string(&id).unwrap();
+            assert_eq!(json, format!("\"{}\"", id.as_str()));
+        }
+    }
 }

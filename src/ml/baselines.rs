@@ -273,22 +273,21 @@ pub fn fit_predict(
 mod tests {
     use super::*;
 
-    /// Ten well-separated Gaussian-ish blobs in 3-D.
+    /// Ten well-separated blobs in 10-D, one around 3·e_c per class, so that
+    /// every one-vs-rest problem is linearly separable.
     fn blobs(n_per: usize, offset: usize) -> Features {
         let mut v = Vec::new();
         let mut labels = Vec::new();
         for c in 0..10u8 {
             for i in 0..n_per {
-                let j = ((i + offset) * 7919 % 97) as f64 / 97.0 - 0.5;
-                v.extend([
-                    c as f64 * 3.0 + j,
-                    (c % 3) as f64 * 3.0 - j,
-                    (c / 3) as f64 * 3.0 + 0.5 * j,
-                ]);
+                for d in 0..10 {
+                    let noise = (((i + offset) * 7919 + d * 104_729) % 97) as f64 / 97.0 - 0.5;
+                    v.push(if d == c as usize { 3.0 } else { 0.0 } + noise);
+                }
                 labels.push(c);
             }
         }
-        Features::new(v, 3, &labels).unwrap()
+        Features::new(v, 10, &labels).unwrap()
     }
 
     #[test]
@@ -313,7 +312,7 @@ mod tests {
         let (a, b) = pca(&train, &test, 2).unwrap();
         assert_eq!((a.dim(), b.dim()), (2, 2));
         assert_eq!(a.y, train.y);
-        assert!(pca(&train, &test, 5).is_err());
+        assert!(pca(&train, &test, 11).is_err());
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub fn num(value: Option<f64>, decimals: Option<usize>) -> String {
 /// Scientific notation with one decimal: 3.2e-7.
 pub fn sci(value: Option<f64>) -> String {
     match value {
+        Some(0.0) => "0".into(),
         Some(v) if v.is_finite() => format!("{v:.1e}"),
         _ => "n/a".into(),
     }

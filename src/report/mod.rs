@@ -74,7 +74,30 @@ pub fn render_book(
     chapters: &[ChapterView],
     manifest: &Manifest,
 ) -> Result<String> {
-    let env = environment(&config.root);
+    let mut env = environment(&config.root);
+    // `chref("id")`: a cross-reference to another chapter when the book has
+    // it, its title in italics otherwise (a Typst reference to a missing
+    // label would not compile).
+    let in_book: Vec<ChapterId> = config.book.book.chapters.clone();
+    env.add_function(
+        "chref",
+        move |id: String| -> Result<String, minijinja::Error> {
+            let chapter = ChapterId::ALL
+                .into_iter()
+                .find(|c| c.as_str() == id)
+                .ok_or_else(|| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("chref: unknown chapter `{id}`"),
+                    )
+                })?;
+            Ok(if in_book.contains(&chapter) {
+                format!("@ch:{id}")
+            } else {
+                format!("the chapter _{}_", filters::typst_escape(chapter.title()))
+            })
+        },
+    );
     let profile = &config.profile;
     let mut rendered = Vec::new();
     for view in chapters {
