@@ -3,14 +3,13 @@
 
 use anyhow::Result;
 use burn::module::{AutodiffModule, Module};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::AutodiffBackend;
 
 use polars::prelude::Column;
 
 use super::{ChapterOutput, Ctx, Figure};
 use crate::models;
-use crate::nn::batch::{images_to_tensor, tensor_to_images};
-use crate::nn::conv_ae::{ConvAutoencoder, SIDE};
+use crate::nn::conv_ae::SIDE;
 use crate::nn::train::{EpochRecord, evaluate};
 use crate::plot::{LineChart, Series, digit_grid_png};
 use crate::tables::Table;
@@ -50,16 +49,6 @@ fn history_table(name: &str, history: &[EpochRecord]) -> Result<Table> {
             ),
         ],
     )
-}
-
-fn reconstruct<B: Backend>(
-    model: &ConvAutoencoder<B>,
-    images: &crate::data::Images,
-    indices: &[usize],
-    device: &B::Device,
-) -> Vec<Vec<u8>> {
-    let x = images_to_tensor::<B>(images, indices, &mut Vec::new(), device);
-    tensor_to_images(model.forward(x))
 }
 
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
@@ -224,15 +213,14 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             .iter()
             .map(|&i| test_set.images.image(i).to_vec())
             .collect(),
-        reconstruct(&model, &test_set.images, &indices, device),
+        model.reconstruct(&test_set.images, &indices, device),
     ];
     if let Some(c) = &control {
-        rows.push(reconstruct(
-            &c.model.valid(),
-            &test_set.images,
-            &indices,
-            device,
-        ));
+        rows.push(
+            c.model
+                .valid()
+                .reconstruct(&test_set.images, &indices, device),
+        );
     }
     out.figures.push(Figure {
         file: "reconstructions.png".into(),

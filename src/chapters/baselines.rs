@@ -6,7 +6,6 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use polars::prelude::Column;
 
-use super::classifier_decoding::encode;
 use super::{ChapterOutput, Ctx, Figure};
 use crate::data::Images;
 use crate::ml::baselines::{
@@ -65,8 +64,8 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let ae = models::book_autoencoder(ctx)?;
     let encoder = ae.model.valid().encoder;
     let head = |images: &Images, n: usize| images.truncated(n);
-    let (tr, d) = encode(&encoder, &head(&train.images, linear_n), &ctx.device);
-    let (te, _) = encode(&encoder, &test.images, &ctx.device);
+    let (tr, d) = encoder.encode_all(&head(&train.images, linear_n), &ctx.device);
+    let (te, _) = encoder.encode_all(&test.images, &ctx.device);
     let train_ae = Features::new(
         tr.iter().map(|&v| v as f64).collect(),
         d,

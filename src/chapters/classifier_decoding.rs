@@ -4,16 +4,14 @@
 
 use anyhow::Result;
 use burn::module::{AutodiffModule, Module};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::AutodiffBackend;
 use polars::prelude::Column;
 use serde::Serialize;
 
 use super::{ChapterOutput, Ctx, Figure};
-use crate::data::Images;
 use crate::ml::embedding::embedding_stats;
 use crate::models;
-use crate::nn::batch::{images_to_tensor, tensor_to_images};
-use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, ConvEncoder, SIDE};
+use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, SIDE};
 use crate::nn::train::{ReconstructionTrainingConfig, evaluate, train_reconstruction};
 use crate::plot::digit_grid_png;
 use crate::tables::Table;
@@ -25,39 +23,6 @@ struct DecoderSpec<'a> {
     classifier: &'a str,
     decoder: ConvAutoencoderConfig,
     training: ReconstructionTrainingConfig,
-}
-
-/// Latent codes of `images` (n × d, row-major).
-pub fn encode<B: Backend>(
-    encoder: &ConvEncoder<B>,
-    images: &Images,
-    device: &B::Device,
-) -> (Vec<f32>, usize) {
-    let mut codes = Vec::new();
-    let mut dim = 0;
-    let mut buffer = Vec::new();
-    let all: Vec<usize> = (0..images.count).collect();
-    for chunk in all.chunks(1000) {
-        let z = encoder.forward(images_to_tensor::<B>(images, chunk, &mut buffer, device));
-        dim = z.dims()[1];
-        codes.extend(
-            z.into_data()
-                .convert::<f32>()
-                .into_vec::<f32>()
-                .expect("floats"),
-        );
-    }
-    (codes, dim)
-}
-
-fn reconstruct<B: Backend>(
-    model: &ConvAutoencoder<B>,
-    images: &Images,
-    n: usize,
-    device: &B::Device,
-) -> Vec<Vec<u8>> {
-    let idx: Vec<usize> = (0..n).collect();
-    tensor_to_images(model.forward(images_to_tensor::<B>(images, &idx, &mut Vec::new(), device)))
 }
 
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
@@ -131,8 +96,8 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     )?);
 
     // The two latent spaces, measured with the same functions as center-loss.
-    let (ae_codes, d) = encode(&ae_model.encoder, &test.images, device);
-    let (clf_codes, _) = encode(&clf.model.valid().encoder, &test.images, device);
+    let (ae_codes, d) = ae_model.encoder.encode_all(&test.images, device);
+    let (clf_codes, _) = clf.model.valid().encoder.encode_all(&test.images, device);
     let ae_stats = embedding_stats(&ae_codes, d, &test.labels);
     let clf_stats = embedding_stats(&clf_codes, d, &test.labels);
     out.tables.push(Table::new(
@@ -158,8 +123,9 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     // ≥ 50 digits: blocks of 25 columns, each block original / AE / decoder.
     let n = section.digits.min(test.len());
     let originals: Vec<Vec<u8>> = (0..n).map(|i| test.images.image(i).to_vec()).collect();
-    let ae_rec = reconstruct(&ae_model, &test.images, n, device);
-    let dec_rec = reconstruct(&dec_model, &test.images, n, device);
+    let first: Vec<usize> = (0..n).collect();
+    let ae_rec = ae_model.reconstruct(&test.images, &first, device);
+    let dec_rec = dec_model.reconstruct(&test.images, &first, device);
     let mut rows = Vec::new();
     for start in (0..n).step_by(25) {
         let end = (start + 25).min(n);

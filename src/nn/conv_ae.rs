@@ -10,6 +10,9 @@ use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::backend::Backend;
 use serde::Serialize;
 
+use super::batch::{images_to_tensor, tensor_to_images};
+use crate::data::Images;
+
 /// Side of an MNIST image.
 pub const SIDE: usize = 28;
 /// Side after the two stride-2 convolutions (28 → 14 → 7).
@@ -80,6 +83,25 @@ impl ConvAutoencoderConfig {
 }
 
 impl<B: Backend> ConvEncoder<B> {
+    /// Latent codes of every image (n × d, row-major) and d, in batches.
+    pub fn encode_all(&self, images: &Images, device: &B::Device) -> (Vec<f32>, usize) {
+        let mut codes = Vec::new();
+        let mut dim = 0;
+        let mut buffer = Vec::new();
+        let all: Vec<usize> = (0..images.count).collect();
+        for chunk in all.chunks(1000) {
+            let z = self.forward(images_to_tensor::<B>(images, chunk, &mut buffer, device));
+            dim = z.dims()[1];
+            codes.extend(
+                z.into_data()
+                    .convert::<f32>()
+                    .into_vec::<f32>()
+                    .expect("floats"),
+            );
+        }
+        (codes, dim)
+    }
+
     /// `[n, 1, 28, 28]` images in [0, 1] → `[n, d]` codes.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         let x = relu(self.conv1.forward(images));
@@ -101,6 +123,17 @@ impl<B: Backend> ConvDecoder<B> {
 impl<B: Backend> ConvAutoencoder<B> {
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
         self.decoder.forward(self.encoder.forward(images))
+    }
+
+    /// Reconstructions of the images at `indices`, as bytes.
+    pub fn reconstruct(
+        &self,
+        images: &Images,
+        indices: &[usize],
+        device: &B::Device,
+    ) -> Vec<Vec<u8>> {
+        let x = images_to_tensor::<B>(images, indices, &mut Vec::new(), device);
+        tensor_to_images(self.forward(x))
     }
 
     /// One row per layer with its output shape (from a real forward pass of
