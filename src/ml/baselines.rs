@@ -211,6 +211,20 @@ fn one_vs_rest_svm(
         .collect())
 }
 
+/// Predicts `x` with a fitted linfa model: (labels, fit seconds, predict seconds).
+fn predict_timed<M>(fitted: &M, x: &Array2<f64>, fit_seconds: f64) -> (Vec<u8>, f64, f64)
+where
+    M: for<'a> Predict<&'a Array2<f64>, Array1<usize>>,
+{
+    let t = Instant::now();
+    let p: Array1<usize> = fitted.predict(x);
+    (
+        p.iter().map(|&c| c as u8).collect(),
+        fit_seconds,
+        t.elapsed().as_secs_f64(),
+    )
+}
+
 /// Fits `model` on `train` and predicts `test`. SVM timings include the
 /// prediction in `fit_seconds` (each binary SVM predicts right after fitting).
 pub fn fit_predict(
@@ -232,28 +246,14 @@ pub fn fit_predict(
                 .max_iterations(s.logistic_iterations)
                 .fit(&ds)
                 .map_err(|e| anyhow!("logistic regression: {e}"))?;
-            let fit = started.elapsed().as_secs_f64();
-            let t = Instant::now();
-            let p: Array1<usize> = fitted.predict(&test.x);
-            (
-                p.iter().map(|&c| c as u8).collect(),
-                fit,
-                t.elapsed().as_secs_f64(),
-            )
+            predict_timed(&fitted, &test.x, started.elapsed().as_secs_f64())
         }
         Model::NaiveBayes => {
             let ds = Dataset::new(train.x.clone(), train.y.clone());
             let fitted = GaussianNb::params()
                 .fit(&ds)
                 .map_err(|e| anyhow!("naive Bayes: {e}"))?;
-            let fit = started.elapsed().as_secs_f64();
-            let t = Instant::now();
-            let p: Array1<usize> = fitted.predict(&test.x);
-            (
-                p.iter().map(|&c| c as u8).collect(),
-                fit,
-                t.elapsed().as_secs_f64(),
-            )
+            predict_timed(&fitted, &test.x, started.elapsed().as_secs_f64())
         }
     };
     let correct = predictions
