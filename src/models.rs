@@ -6,16 +6,18 @@
 use std::sync::Mutex;
 
 use anyhow::Result;
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use serde::Serialize;
 
 use crate::chapters::Ctx;
-use crate::data::Split;
+use crate::data::{Images, Split};
+use crate::nn::autoencoder::Autoencoder;
 use crate::nn::classifier::{Classifier, ClassifierConfig};
 use crate::nn::classify::{ClassEpoch, ClassifierTrainingConfig, train_classifier};
 use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig};
+use crate::nn::mlp_ae::{MlpAutoencoder, MlpAutoencoderConfig};
 use crate::nn::train::{EpochRecord, ReconstructionTrainingConfig, train_reconstruction};
 use crate::store::artifacts::Artifact;
 
@@ -54,13 +56,16 @@ pub fn seeded_init<B: Backend, M: Module<B>>(
 }
 
 pub type TrainedAe<B> = Artifact<ConvAutoencoder<B>, Vec<EpochRecord>>;
+pub type TrainedMlpAe<B> = Artifact<MlpAutoencoder<B>, Vec<EpochRecord>>;
 pub type TrainedClassifier<B> = Artifact<Classifier<B>, Vec<ClassEpoch>>;
 
 /// Everything that determines a trained autoencoder (with the store's context).
-#[derive(Debug, Serialize)]
-pub struct AutoencoderSpec {
-    pub model: ConvAutoencoderConfig,
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoencoderSpec<C> {
+    pub model: C,
     pub training: ReconstructionTrainingConfig,
+    /// Which training images: `first-n` (the profile's) or a named subset.
+    pub train_set: String,
 }
 
 /// Everything that determines a trained classifier.
@@ -74,37 +79,82 @@ pub struct ClassifierSpec<'a> {
     pub train_set: &'a str,
 }
 
-/// Trains (or loads) a conv AE as `spec` says.
-pub fn autoencoder<B: AutodiffBackend>(
+/// Trains (or loads) an autoencoder of `kind` as `spec` says, on `train`
+/// (which `spec.train_set` names), with `init` building the untrained model.
+pub fn reconstruction_model<B, M, C>(
     ctx: &Ctx<B>,
+    kind: &str,
     name: &str,
-    spec: AutoencoderSpec,
-) -> Result<Artifact<ConvAutoencoder<B>, Vec<EpochRecord>>> {
+    spec: &AutoencoderSpec<C>,
+    train: &Images,
+    init: impl Fn() -> M,
+) -> Result<Artifact<M, Vec<EpochRecord>>>
+where
+    B: AutodiffBackend,
+    C: Serialize,
+    M: AutodiffModule<B> + Autoencoder<B>,
+    M::InnerModule: Autoencoder<B::InnerBackend>,
+{
     let device = &ctx.device;
-    ctx.artifacts.load_or_train::<B, _, _, _>(
-        "conv-ae",
-        &spec,
-        device,
-        || spec.model.init::<B>(device),
-        || {
-            let model =
-                seeded_init::<B, _>(device, spec.training.seed, || spec.model.init::<B>(device));
+    ctx.artifacts
+        .load_or_train::<B, _, _, _>(kind, spec, device, &init, || {
+            let model = seeded_init::<B, _>(device, spec.training.seed, &init);
             Ok(train_reconstruction(
                 name,
                 model,
-                &ctx.data.train.images,
+                train,
                 &ctx.data.test.images,
                 &spec.training,
                 device,
             )?)
-        },
+        })
+}
+
+/// Trains (or loads) a conv AE on the profile's training images.
+pub fn autoencoder<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    name: &str,
+    spec: AutoencoderSpec<ConvAutoencoderConfig>,
+) -> Result<TrainedAe<B>> {
+    conv_autoencoder_on(ctx, name, spec, &ctx.data.train.images)
+}
+
+/// Trains (or loads) a conv AE on `train`, which `spec.train_set` names.
+pub fn conv_autoencoder_on<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    name: &str,
+    spec: AutoencoderSpec<ConvAutoencoderConfig>,
+    train: &Images,
+) -> Result<TrainedAe<B>> {
+    let device = &ctx.device;
+    reconstruction_model(ctx, "conv-ae", name, &spec, train, || {
+        spec.model.init::<B>(device)
+    })
+}
+
+/// The fully connected AE of `[chapter.autoencoder]`: the conv AE's loss,
+/// warm-up, budget and seed, only the architecture differs.
+pub fn mlp_autoencoder<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<TrainedMlpAe<B>> {
+    let section = &ctx.config.book.chapter.autoencoder;
+    let conv = autoencoder_spec(ctx, section.mse_warmup_epochs);
+    let spec = AutoencoderSpec {
+        model: MlpAutoencoderConfig::new(section.latent_dim).with_hidden(section.mlp_hidden),
+        training: conv.training,
+        train_set: conv.train_set,
+    };
+    let device = &ctx.device;
+    reconstruction_model(
+        ctx,
+        "mlp-ae",
+        "fully connected AE",
+        &spec,
+        &ctx.data.train.images,
+        || spec.model.init::<B>(device),
     )
 }
 
 /// The book's d=12 autoencoder: `[chapter.autoencoder]` with its warm-up.
-pub fn book_autoencoder<B: AutodiffBackend>(
-    ctx: &Ctx<B>,
-) -> Result<Artifact<ConvAutoencoder<B>, Vec<EpochRecord>>> {
+pub fn book_autoencoder<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<TrainedAe<B>> {
     let section = &ctx.config.book.chapter.autoencoder;
     autoencoder(
         ctx,
@@ -113,10 +163,13 @@ pub fn book_autoencoder<B: AutodiffBackend>(
     )
 }
 
+/// The book AE's spec with its warm-up set to `mse_warmup_epochs`. Other
+/// chapters vary one field of it (d, noise, training set), so the d=12 AE
+/// of the latent sweep is the book's AE, trained once.
 pub fn autoencoder_spec<B: AutodiffBackend>(
     ctx: &Ctx<B>,
     mse_warmup_epochs: usize,
-) -> AutoencoderSpec {
+) -> AutoencoderSpec<ConvAutoencoderConfig> {
     let section = &ctx.config.book.chapter.autoencoder;
     let profile = &ctx.config.profile;
     AutoencoderSpec {
@@ -128,6 +181,7 @@ pub fn autoencoder_spec<B: AutodiffBackend>(
             ctx.seed("autoencoder/conv-ae"),
         )
         .with_mse_warmup_epochs(mse_warmup_epochs),
+        train_set: "first-n".into(),
     }
 }
 
@@ -183,4 +237,78 @@ pub fn book_classifier<B: AutodiffBackend>(
         train_set: "first-n",
     };
     classifier(ctx, "classifier", spec, &ctx.data.train, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::store::artifacts::{ArtifactStore, KeyContext};
+
+    fn context() -> KeyContext {
+        KeyContext {
+            ex2_version: "0.1.0".into(),
+            training_code: "abc".into(),
+            backend: "cpu".into(),
+            dataset_checksums: BTreeMap::from([("train".into(), "00".into())]),
+            train_size: 3000,
+            test_size: 1000,
+        }
+    }
+
+    fn spec() -> AutoencoderSpec<ConvAutoencoderConfig> {
+        AutoencoderSpec {
+            model: ConvAutoencoderConfig::new(12),
+            training: ReconstructionTrainingConfig::new(4, 128, 1e-3, 7),
+            train_set: "first-n".into(),
+        }
+    }
+
+    /// Changing any input of a trained model must change its cache key.
+    #[test]
+    fn every_input_changes_the_cache_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = |c: KeyContext, s: AutoencoderSpec<ConvAutoencoderConfig>| {
+            ArtifactStore::new(dir.path().into(), c).key("conv-ae", &s)
+        };
+        type Edit<T> = Box<dyn Fn(&mut T)>;
+        let context_edits: Vec<Edit<KeyContext>> = vec![
+            Box::new(|c| c.ex2_version = "0.2.0".into()),
+            Box::new(|c| c.training_code = "abd".into()),
+            Box::new(|c| c.backend = "cuda".into()),
+            Box::new(|c| {
+                c.dataset_checksums.insert("train".into(), "01".into());
+            }),
+            Box::new(|c| c.train_size += 1),
+            Box::new(|c| c.test_size += 1),
+        ];
+        let spec_edits: Vec<Edit<AutoencoderSpec<ConvAutoencoderConfig>>> = vec![
+            Box::new(|s| s.model.latent_dim = 13),
+            Box::new(|s| s.model.channels = [16, 64]),
+            Box::new(|s| s.training.epochs = 5),
+            Box::new(|s| s.training.batch_size = 64),
+            Box::new(|s| s.training.learning_rate = 2e-3),
+            Box::new(|s| s.training.mse_warmup_epochs = 1),
+            Box::new(|s| s.training.seed = 8),
+            Box::new(|s| s.training.noise_factor = 0.5),
+            Box::new(|s| s.training.eval_every = 2),
+            Box::new(|s| s.train_set = "balanced-10".into()),
+        ];
+        let base = key(context(), spec());
+        assert_eq!(base, key(context(), spec()), "keys are stable");
+        let mut seen = BTreeSet::from([base]);
+        for edit in &context_edits {
+            let mut c = context();
+            edit(&mut c);
+            assert!(seen.insert(key(c, spec())), "a context edit kept the key");
+        }
+        for edit in &spec_edits {
+            let mut s = spec();
+            edit(&mut s);
+            assert!(seen.insert(key(context(), s)), "a spec edit kept the key");
+        }
+        let store = ArtifactStore::new(dir.path().into(), context());
+        assert_ne!(store.key("conv-ae", &spec()), store.key("mlp-ae", &spec()));
+    }
 }

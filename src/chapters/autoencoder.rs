@@ -9,14 +9,16 @@ use polars::prelude::Column;
 
 use super::{ChapterOutput, Ctx, Figure};
 use crate::models;
+use crate::nn::autoencoder::{Autoencoder, evaluate};
 use crate::nn::conv_ae::SIDE;
-use crate::nn::train::{EpochRecord, evaluate};
+use crate::nn::train::EpochRecord;
 use crate::plot::{LineChart, Series, digit_grid_png};
 use crate::tables::Table;
 
 pub const TABLES: &[&str] = &[
     "history",
     "control_history",
+    "mlp_history",
     "summary",
     "architecture",
     "timing",
@@ -57,18 +59,34 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let (train_set, test_set) = (&ctx.data.train, &ctx.data.test);
     let mut out = ChapterOutput::default();
 
-    // The model of the chapter, and (optionally) the same model, same seed,
-    // trained on plain L1 from the first step: the control for the plateau.
-    type Job<'a, B> = Box<dyn FnOnce() -> Result<models::TrainedAe<B>> + Send + 'a>;
-    let mut jobs: Vec<Job<B>> = vec![Box::new(|| models::book_autoencoder(ctx))];
+    // The model of the chapter; the fully connected AE with the same loss
+    // and budget; and (optionally) the conv AE, same seed, trained on plain
+    // L1 from the first step: the control for the plateau.
+    enum Trained<B: AutodiffBackend> {
+        Conv(Box<models::TrainedAe<B>>),
+        Mlp(Box<models::TrainedMlpAe<B>>),
+    }
+    type Job<'a, B> = Box<dyn FnOnce() -> Result<Trained<B>> + Send + 'a>;
+    let mut jobs: Vec<Job<B>> = vec![
+        Box::new(|| models::book_autoencoder(ctx).map(|a| Trained::Conv(Box::new(a)))),
+        Box::new(|| models::mlp_autoencoder(ctx).map(|a| Trained::Mlp(Box::new(a)))),
+    ];
     if section.train_plain_l1_control {
         jobs.push(Box::new(|| {
             models::autoencoder(ctx, "conv AE (plain L1)", models::autoencoder_spec(ctx, 0))
+                .map(|a| Trained::Conv(Box::new(a)))
         }));
     }
-    let mut trained = super::parallel(jobs)?.into_iter();
-    let main = trained.next().expect("main model");
-    let control = trained.next();
+    let (mut main, mut mlp, mut control) = (None, None, None);
+    for t in super::parallel(jobs)? {
+        match t {
+            Trained::Conv(a) if main.is_none() => main = Some(*a),
+            Trained::Conv(a) => control = Some(*a),
+            Trained::Mlp(a) => mlp = Some(*a),
+        }
+    }
+    let main = main.expect("main model");
+    let mlp = mlp.expect("MLP model");
     out.seeds
         .insert("conv-ae".into(), ctx.seed("autoencoder/conv-ae"));
 
@@ -90,7 +108,12 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     out.tables.push(history_table("history", &main.history)?);
     let mut summary_models = vec!["all-black image".to_string(), "conv AE, MSE warm-up".into()];
     let mut summary_params = vec![0u64, params as u64];
+    let black_train_mse = {
+        let px = &train_set.images.pixels;
+        px.iter().map(|&p| (p as f64 / 255.0).powi(2)).sum::<f64>() / px.len() as f64
+    };
     let mut summary_train_l1 = vec![train_set.mean_pixel(), train_err.l1];
+    let mut summary_train_mse = vec![black_train_mse, train_err.mse];
     let mut summary_test_l1 = vec![black_l1, test_err.l1];
     let mut summary_test_mse = vec![black_mse, test_err.mse];
     let mut timing_models = vec!["conv AE, MSE warm-up".to_string()];
@@ -105,6 +128,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         summary_models.push("conv AE, plain L1".into());
         summary_params.push(params as u64);
         summary_train_l1.push(cte.l1);
+        summary_train_mse.push(cte.mse);
         summary_test_l1.push(ce.l1);
         summary_test_mse.push(ce.mse);
         timing_models.push("conv AE, plain L1".into());
@@ -119,6 +143,33 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             .map(|r| r.epoch);
         out.fact("control_left_plateau_epoch", first_below);
     }
+    // The fully connected AE, same loss and budget.
+    let mlp_model = mlp.model.valid();
+    let mlp_test = evaluate(&mlp_model, &test_set.images, device);
+    let mlp_train = evaluate(&mlp_model, &train_set.images, device);
+    let mlp_params = mlp.model.num_params();
+    // The layer sizes are in the text; the name stays short for the tables.
+    let mlp_name = "fully connected AE".to_string();
+    summary_models.push(mlp_name.clone());
+    summary_params.push(mlp_params as u64);
+    summary_train_l1.push(mlp_train.l1);
+    summary_train_mse.push(mlp_train.mse);
+    summary_test_l1.push(mlp_test.l1);
+    summary_test_mse.push(mlp_test.mse);
+    timing_models.push(mlp_name);
+    timing_seconds.push(mlp.history.iter().map(|r| r.train_seconds).sum::<f64>());
+    timing_cached.push(mlp.cached);
+    out.fact("mlp_parameters", mlp_params);
+    out.fact("mlp_hidden", section.mlp_hidden.to_vec());
+    out.fact_f64("mlp_test_l1", mlp_test.l1);
+    out.fact_f64("mlp_test_mse", mlp_test.mse);
+    out.fact_f64("mlp_train_l1", mlp_train.l1);
+    out.fact_f64(
+        "mlp_train_seconds",
+        mlp.history.iter().map(|r| r.train_seconds).sum::<f64>(),
+    );
+    out.tables.push(history_table("mlp_history", &mlp.history)?);
+
     out.tables.push(Table::new(
         "summary",
         &["model"],
@@ -126,6 +177,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             Column::new("model".into(), summary_models),
             Column::new("parameters".into(), summary_params),
             Column::new("train_l1".into(), summary_train_l1),
+            Column::new("train_mse".into(), summary_train_mse),
             Column::new("test_l1".into(), summary_test_l1),
             Column::new("test_mse".into(), summary_test_mse),
         ],
@@ -188,6 +240,10 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         .series(Series::new(
             "test (warm-up)",
             epochs(&main.history, |r| r.test_l1),
+        ))
+        .series(Series::new(
+            "test (fully connected)",
+            epochs(&mlp.history, |r| r.test_l1),
         ));
     if let Some(c) = &control {
         chart = chart.series(Series::new(
@@ -215,6 +271,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             .collect(),
         model.reconstruct(&test_set.images, &indices, device),
     ];
+    rows.push(mlp_model.reconstruct(&test_set.images, &indices, device));
     if let Some(c) = &control {
         rows.push(
             c.model

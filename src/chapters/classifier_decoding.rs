@@ -11,8 +11,9 @@ use serde::Serialize;
 use super::{ChapterOutput, Ctx, Figure};
 use crate::ml::embedding::embedding_stats;
 use crate::models;
+use crate::nn::autoencoder::{Autoencoder, evaluate};
 use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, SIDE};
-use crate::nn::train::{ReconstructionTrainingConfig, evaluate, train_reconstruction};
+use crate::nn::train::{ReconstructionTrainingConfig, train_reconstruction};
 use crate::plot::digit_grid_png;
 use crate::tables::Table;
 

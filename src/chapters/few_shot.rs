@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 
 use super::classifier::history_table;
 use super::{ChapterOutput, Ctx, Figure};
-use crate::data::{Images, Split};
+use crate::data::Split;
 use crate::models::{self, ClassifierSpec, TrainedClassifier};
 use crate::nn::classifier::ClassifierConfig;
 use crate::nn::classify::{ClassEpoch, ClassifierTrainingConfig};
@@ -33,20 +33,7 @@ pub fn labelled_subset<B: AutodiffBackend>(ctx: &Ctx<B>) -> (Split, Vec<usize>) 
     idx.shuffle(&mut StdRng::seed_from_u64(ctx.seed("few-shot/subset")));
     idx.truncate(n);
     idx.sort_unstable();
-    let train = &ctx.data.train;
-    let mut pixels = Vec::with_capacity(n * train.images.pixels_per_image());
-    for &i in &idx {
-        pixels.extend_from_slice(train.images.image(i));
-    }
-    let split = Split {
-        images: Images {
-            count: n,
-            rows: train.images.rows,
-            cols: train.images.cols,
-            pixels,
-        },
-        labels: idx.iter().map(|&i| train.labels[i]).collect(),
-    };
+    let split = ctx.data.train.select(&idx);
     (split, idx)
 }
 

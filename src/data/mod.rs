@@ -2,6 +2,7 @@
 
 pub mod fetch;
 pub mod idx;
+pub mod noise;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -101,6 +102,44 @@ impl Split {
         Split {
             images: self.images.truncated(n),
             labels: self.labels[..n].to_vec(),
+        }
+    }
+
+    /// The first `per_class` examples of each digit, in their order here:
+    /// a class-balanced small training set. Errors if a digit has fewer.
+    pub fn balanced(&self, per_class: usize) -> anyhow::Result<Split> {
+        let mut taken = [0usize; 10];
+        let mut keep = Vec::with_capacity(per_class * 10);
+        for (i, &l) in self.labels.iter().enumerate() {
+            if taken[l as usize] < per_class {
+                taken[l as usize] += 1;
+                keep.push(i);
+            }
+        }
+        if let Some(d) = taken.iter().position(|&t| t < per_class) {
+            anyhow::bail!(
+                "the training split has only {} images of the digit {d}, {per_class} are needed",
+                taken[d]
+            );
+        }
+        Ok(self.select(&keep))
+    }
+
+    /// The examples at `indices`, in that order.
+    pub fn select(&self, indices: &[usize]) -> Split {
+        let n = self.images.pixels_per_image();
+        let mut pixels = Vec::with_capacity(indices.len() * n);
+        for &i in indices {
+            pixels.extend_from_slice(self.images.image(i));
+        }
+        Split {
+            images: Images {
+                count: indices.len(),
+                rows: self.images.rows,
+                cols: self.images.cols,
+                pixels,
+            },
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
         }
     }
 
@@ -224,6 +263,24 @@ pub fn load(source: DatasetSource, dir: &Path) -> Result<Mnist, Ex2Error> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn balanced_subsets_take_the_first_of_each_digit() {
+        let labels: Vec<u8> = (0..40).map(|i| (i % 10) as u8).collect();
+        let split = super::Split {
+            images: super::Images {
+                count: 40,
+                rows: 1,
+                cols: 1,
+                pixels: (0..40).collect(),
+            },
+            labels,
+        };
+        let b = split.balanced(2).unwrap();
+        assert_eq!(b.len(), 20);
+        assert_eq!(b.images.pixels, (0..20).collect::<Vec<u8>>());
+        assert!(split.balanced(5).is_err());
+    }
+
     use super::*;
 
     fn fixture_dir() -> PathBuf {

@@ -10,7 +10,7 @@ use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::backend::Backend;
 use serde::Serialize;
 
-use super::batch::{images_to_tensor, tensor_to_images};
+use super::autoencoder::{Autoencoder, encode_in_batches};
 use crate::data::Images;
 
 /// Side of an MNIST image.
@@ -85,21 +85,7 @@ impl ConvAutoencoderConfig {
 impl<B: Backend> ConvEncoder<B> {
     /// Latent codes of every image (n × d, row-major) and d, in batches.
     pub fn encode_all(&self, images: &Images, device: &B::Device) -> (Vec<f32>, usize) {
-        let mut codes = Vec::new();
-        let mut dim = 0;
-        let mut buffer = Vec::new();
-        let all: Vec<usize> = (0..images.count).collect();
-        for chunk in all.chunks(1000) {
-            let z = self.forward(images_to_tensor::<B>(images, chunk, &mut buffer, device));
-            dim = z.dims()[1];
-            codes.extend(
-                z.into_data()
-                    .convert::<f32>()
-                    .into_vec::<f32>()
-                    .expect("floats"),
-            );
-        }
-        (codes, dim)
+        encode_in_batches(images, device, |x| self.forward(x))
     }
 
     /// `[n, 1, 28, 28]` images in [0, 1] → `[n, d]` codes.
@@ -123,17 +109,6 @@ impl<B: Backend> ConvDecoder<B> {
 impl<B: Backend> ConvAutoencoder<B> {
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
         self.decoder.forward(self.encoder.forward(images))
-    }
-
-    /// Reconstructions of the images at `indices`, as bytes.
-    pub fn reconstruct(
-        &self,
-        images: &Images,
-        indices: &[usize],
-        device: &B::Device,
-    ) -> Vec<Vec<u8>> {
-        let x = images_to_tensor::<B>(images, indices, &mut Vec::new(), device);
-        tensor_to_images(self.forward(x))
     }
 
     /// One row per layer with its output shape (from a real forward pass of
@@ -201,6 +176,16 @@ impl<B: Backend> ConvAutoencoder<B> {
             d.deconv2.num_params(),
         );
         rows
+    }
+}
+
+impl<B: Backend> Autoencoder<B> for ConvAutoencoder<B> {
+    fn encode(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.encoder.forward(images)
+    }
+
+    fn decode(&self, codes: Tensor<B, 2>) -> Tensor<B, 4> {
+        self.decoder.forward(codes)
     }
 }
 

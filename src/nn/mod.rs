@@ -1,7 +1,10 @@
 //! burn modules and their training loops.
 
+pub mod autoencoder;
 pub mod batch;
 pub mod classifier;
 pub mod classify;
+pub mod code_classifier;
 pub mod conv_ae;
+pub mod mlp_ae;
 pub mod train;

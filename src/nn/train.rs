@@ -7,16 +7,17 @@ use burn::config::Config;
 use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::ElementConversion;
-use burn::tensor::Tensor;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use super::autoencoder::{Autoencoder, evaluate};
 use super::batch::images_to_tensor;
-use super::conv_ae::ConvAutoencoder;
 use crate::data::Images;
+use crate::data::noise::add_noise;
 use crate::error::Ex2Error;
 use crate::progress::TrainProgress;
 
@@ -30,6 +31,14 @@ pub struct ReconstructionTrainingConfig {
     #[config(default = 0)]
     pub mse_warmup_epochs: usize,
     pub seed: u64,
+    /// Denoising: the input is clip(x + f·N(0, 1), 0, 1) with fresh noise
+    /// every batch, the target the clean x. 0 trains a plain autoencoder.
+    #[config(default = 0.0)]
+    pub noise_factor: f64,
+    /// Evaluate on the test images every this many epochs (and after the
+    /// last); tiny training sets run many short epochs.
+    #[config(default = 1)]
+    pub eval_every: usize,
 }
 
 /// Loss that drives the gradient in an epoch.
@@ -54,7 +63,8 @@ impl ReconstructionLoss {
 pub struct EpochRecord {
     pub epoch: usize,
     pub loss: ReconstructionLoss,
-    /// Mean L1 over the epoch's training batches (as they were seen).
+    /// Mean L1 over the training batches since the previous record (as
+    /// they were seen, noisy inputs included).
     pub train_l1: f64,
     pub test_l1: f64,
     pub test_mse: f64,
@@ -63,54 +73,35 @@ pub struct EpochRecord {
     pub eval_seconds: f64,
 }
 
-/// Mean per-pixel L1 and MSE of a model over a set of images.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct ReconstructionError {
-    pub l1: f64,
-    pub mse: f64,
-}
-
-/// Images per evaluation batch: large, since no gradients are kept.
-const EVAL_BATCH: usize = 1000;
-
-pub fn evaluate<B: Backend>(
-    model: &ConvAutoencoder<B>,
-    images: &Images,
-    device: &B::Device,
-) -> ReconstructionError {
-    let (mut l1, mut mse) = (0.0f64, 0.0f64);
-    let mut buffer = Vec::new();
-    let all: Vec<usize> = (0..images.count).collect();
-    for chunk in all.chunks(EVAL_BATCH) {
-        let x = images_to_tensor::<B>(images, chunk, &mut buffer, device);
-        let diff = model.forward(x.clone()) - x;
-        l1 += diff.clone().abs().sum().into_scalar().elem::<f64>();
-        mse += diff.powf_scalar(2.0).sum().into_scalar().elem::<f64>();
-    }
-    let n = (images.count * images.pixels_per_image()) as f64;
-    ReconstructionError {
-        l1: l1 / n,
-        mse: mse / n,
-    }
-}
-
-/// Trains `model` to reconstruct `train`, evaluating on `test` after each
-/// epoch. A non-finite loss stops training with [`Ex2Error::Diverged`].
-pub fn train_reconstruction<B: AutodiffBackend>(
+/// Trains `model` to reconstruct `train`, evaluating on `test` (every
+/// `eval_every` epochs, on clean test images). A non-finite loss stops
+/// training with [`Ex2Error::Diverged`]. The batch is at most the training
+/// set, so a set of 10 images trains in batches of 10.
+pub fn train_reconstruction<B, M>(
     name: &str,
-    mut model: ConvAutoencoder<B>,
+    mut model: M,
     train: &Images,
     test: &Images,
     config: &ReconstructionTrainingConfig,
     device: &B::Device,
-) -> Result<(ConvAutoencoder<B>, Vec<EpochRecord>), Ex2Error> {
+) -> Result<(M, Vec<EpochRecord>), Ex2Error>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B> + Autoencoder<B>,
+    M::InnerModule: Autoencoder<B::InnerBackend>,
+{
     let mut optim = AdamConfig::new().init();
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..train.count).collect();
-    let batches = train.count / config.batch_size;
+    let batch_size = config.batch_size.min(train.count).max(1);
+    let batches = train.count / batch_size;
+    let mut noisy = Vec::new();
     let progress = TrainProgress::new(name, config.epochs, batches);
     let mut buffer = Vec::new();
     let mut history = Vec::new();
+    // Between evaluations (eval_every > 1): what the next record sums.
+    let (mut l1_sum_since_eval, mut batches_since_eval, mut train_seconds_since_eval) =
+        (0.0, 0usize, 0.0);
 
     for epoch in 1..=config.epochs {
         let started = Instant::now();
@@ -122,9 +113,17 @@ pub fn train_reconstruction<B: AutodiffBackend>(
         order.shuffle(&mut rng);
         let mut l1_sum = 0.0;
         // Full batches only: a ragged last batch would weigh its few images more.
-        for (b, idx) in order.chunks_exact(config.batch_size).enumerate() {
+        for (b, idx) in order.chunks_exact(batch_size).enumerate() {
             let x = images_to_tensor::<B>(train, idx, &mut buffer, device);
-            let diff = model.forward(x.clone()) - x;
+            let input = if config.noise_factor > 0.0 {
+                noisy.clear();
+                noisy.extend_from_slice(&buffer);
+                add_noise(&mut noisy, config.noise_factor, &mut rng);
+                Tensor::from_data(TensorData::new(noisy.clone(), x.dims()), device)
+            } else {
+                x.clone()
+            };
+            let diff = model.reconstruct_tensor(input) - x;
             let l1: Tensor<B, 1> = diff.clone().abs().mean();
             let loss = match loss_kind {
                 ReconstructionLoss::L1 => l1.clone(),
@@ -148,6 +147,16 @@ pub fn train_reconstruction<B: AutodiffBackend>(
             progress.batch(epoch, Some(l1));
         }
         let train_seconds = started.elapsed().as_secs_f64();
+        if epoch % config.eval_every.max(1) != 0 && epoch != config.epochs {
+            l1_sum_since_eval += l1_sum;
+            batches_since_eval += batches;
+            train_seconds_since_eval += train_seconds;
+            continue;
+        }
+        let l1_sum = l1_sum + std::mem::take(&mut l1_sum_since_eval);
+        let seen = batches + std::mem::take(&mut batches_since_eval);
+        let train_seconds = train_seconds + std::mem::take(&mut train_seconds_since_eval);
+        let eval_started = Instant::now();
         let eval = evaluate(&model.valid(), test, device);
         if !(eval.l1.is_finite() && eval.mse.is_finite()) {
             progress.finish();
@@ -162,11 +171,11 @@ pub fn train_reconstruction<B: AutodiffBackend>(
         let record = EpochRecord {
             epoch,
             loss: loss_kind,
-            train_l1: l1_sum / batches as f64,
+            train_l1: l1_sum / seen as f64,
             test_l1: eval.l1,
             test_mse: eval.mse,
             train_seconds,
-            eval_seconds: started.elapsed().as_secs_f64() - train_seconds,
+            eval_seconds: eval_started.elapsed().as_secs_f64(),
         };
         progress.epoch(&format!(
             "epoch {epoch}/{} ({}) train L1 {:.4}, test L1 {:.4}, test MSE {:.4}, {:.1} s",

@@ -1,0 +1,180 @@
+//! What every autoencoder of the book can do (the convolutional and the
+//! fully connected one), and the helpers built on it: codes of a whole
+//! image set, decoding codes to images, reconstruction, and error.
+
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+use burn::tensor::{ElementConversion, Tensor, TensorData};
+
+use super::batch::{images_to_tensor, tensor_to_images};
+use crate::data::Images;
+
+/// Images per batch when no gradients are kept.
+pub const EVAL_BATCH: usize = 1000;
+
+/// Codes of every image (n × d, row-major) and d, by `encode` in batches.
+pub fn encode_in_batches<B: Backend>(
+    images: &Images,
+    device: &B::Device,
+    encode: impl Fn(Tensor<B, 4>) -> Tensor<B, 2>,
+) -> (Vec<f32>, usize) {
+    let mut codes = Vec::new();
+    let mut dim = 0;
+    let mut buffer = Vec::new();
+    let all: Vec<usize> = (0..images.count).collect();
+    for chunk in all.chunks(EVAL_BATCH) {
+        let z = encode(images_to_tensor::<B>(images, chunk, &mut buffer, device));
+        dim = z.dims()[1];
+        codes.extend(
+            z.into_data()
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .expect("floats"),
+        );
+    }
+    (codes, dim)
+}
+
+pub trait Autoencoder<B: Backend>: Module<B> {
+    /// `[n, 1, 28, 28]` images in [0, 1] → `[n, d]` codes.
+    fn encode(&self, images: Tensor<B, 4>) -> Tensor<B, 2>;
+    /// `[n, d]` codes → `[n, 1, 28, 28]` images in (0, 1).
+    fn decode(&self, codes: Tensor<B, 2>) -> Tensor<B, 4>;
+
+    fn reconstruct_tensor(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.decode(self.encode(images))
+    }
+
+    /// Latent codes of every image (n × d, row-major) and d.
+    fn encode_images(&self, images: &Images, device: &B::Device) -> (Vec<f32>, usize) {
+        encode_in_batches(images, device, |x| self.encode(x))
+    }
+
+    /// Decodes codes (n × d, row-major) to images as bytes.
+    fn decode_codes(&self, codes: &[f32], dim: usize, device: &B::Device) -> Vec<Vec<u8>> {
+        let mut out = Vec::with_capacity(codes.len() / dim.max(1));
+        for chunk in codes.chunks(EVAL_BATCH * dim) {
+            let n = chunk.len() / dim;
+            let z = Tensor::<B, 2>::from_data(TensorData::new(chunk.to_vec(), [n, dim]), device);
+            out.extend(tensor_to_images(self.decode(z)));
+        }
+        out
+    }
+
+    /// Reconstructions of the images at `indices`, as bytes.
+    fn reconstruct(&self, images: &Images, indices: &[usize], device: &B::Device) -> Vec<Vec<u8>> {
+        let x = images_to_tensor::<B>(images, indices, &mut Vec::new(), device);
+        tensor_to_images(self.reconstruct_tensor(x))
+    }
+}
+
+/// Mean per-pixel L1 and MSE.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct ReconstructionError {
+    pub l1: f64,
+    pub mse: f64,
+}
+
+/// Error of the model's output for `inputs` against `targets` (the same
+/// images for an AE; the clean images for noisy inputs).
+pub fn evaluate_against<B: Backend, M: Autoencoder<B>>(
+    model: &M,
+    inputs: &Images,
+    targets: &Images,
+    device: &B::Device,
+) -> ReconstructionError {
+    assert_eq!(inputs.count, targets.count, "inputs and targets pair up");
+    let (mut l1, mut mse) = (0.0f64, 0.0f64);
+    let (mut bx, mut by) = (Vec::new(), Vec::new());
+    let all: Vec<usize> = (0..inputs.count).collect();
+    for chunk in all.chunks(EVAL_BATCH) {
+        let x = images_to_tensor::<B>(inputs, chunk, &mut bx, device);
+        let y = images_to_tensor::<B>(targets, chunk, &mut by, device);
+        let diff = model.reconstruct_tensor(x) - y;
+        l1 += diff.clone().abs().sum().into_scalar().elem::<f64>();
+        mse += diff.powf_scalar(2.0).sum().into_scalar().elem::<f64>();
+    }
+    let n = (inputs.count * inputs.pixels_per_image()) as f64;
+    ReconstructionError {
+        l1: l1 / n,
+        mse: mse / n,
+    }
+}
+
+/// Reconstruction error of the model on `images`.
+pub fn evaluate<B: Backend, M: Autoencoder<B>>(
+    model: &M,
+    images: &Images,
+    device: &B::Device,
+) -> ReconstructionError {
+    evaluate_against(model, images, images, device)
+}
+
+/// Error of the images themselves against `targets` (e.g. a noisy input
+/// before any model touches it).
+pub fn image_error(inputs: &Images, targets: &Images) -> ReconstructionError {
+    assert_eq!(inputs.pixels.len(), targets.pixels.len());
+    let (mut l1, mut mse) = (0.0f64, 0.0f64);
+    for (&a, &b) in inputs.pixels.iter().zip(&targets.pixels) {
+        let d = (a as f64 - b as f64) / 255.0;
+        l1 += d.abs();
+        mse += d * d;
+    }
+    let n = inputs.pixels.len().max(1) as f64;
+    ReconstructionError {
+        l1: l1 / n,
+        mse: mse / n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ml::latent::interpolate_codes;
+    use crate::nn::conv_ae::ConvAutoencoderConfig;
+    use burn::backend::Flex;
+
+    fn images() -> Images {
+        Images {
+            count: 2,
+            rows: 28,
+            cols: 28,
+            pixels: (0..2 * 784).map(|i| ((i * 37) % 256) as u8).collect(),
+        }
+    }
+
+    #[test]
+    fn interpolation_endpoints_are_the_reconstructions() {
+        let device = Default::default();
+        let model = ConvAutoencoderConfig::new(5).init::<Flex>(&device);
+        let imgs = images();
+        let (codes, dim) = model.encode_images(&imgs, &device);
+        assert_eq!((codes.len(), dim), (10, 5));
+        let line = interpolate_codes(&codes[..dim], &codes[dim..], 6);
+        let decoded = model.decode_codes(&line, dim, &device);
+        let recon = model.reconstruct(&imgs, &[0, 1], &device);
+        assert_eq!(decoded.len(), 6);
+        // Batches of different size may round differently by one grey level.
+        let close = |a: &[u8], b: &[u8]| a.iter().zip(b).all(|(x, y)| x.abs_diff(*y) <= 1);
+        assert!(close(&decoded[0], &recon[0]));
+        assert!(close(&decoded[5], &recon[1]));
+        assert_ne!(&line[..dim], &line[5 * dim..], "the two ends differ");
+    }
+
+    #[test]
+    fn error_of_identical_images_is_zero_and_of_inverted_known() {
+        let a = images();
+        let e = image_error(&a, &a);
+        assert_eq!((e.l1, e.mse), (0.0, 0.0));
+        let black = Images {
+            pixels: vec![0; a.pixels.len()],
+            ..a.clone()
+        };
+        let white = Images {
+            pixels: vec![255; a.pixels.len()],
+            ..a.clone()
+        };
+        let e = image_error(&black, &white);
+        assert_eq!((e.l1, e.mse), (1.0, 1.0));
+    }
+}
