@@ -20,6 +20,41 @@ pub struct BookConfig {
     pub profile: BTreeMap<String, Profile>,
     #[serde(default)]
     pub chapter: ChapterSections,
+    #[serde(default)]
+    pub diff: DiffSection,
+}
+
+/// `[diff]`: tolerances of `ex2 diff`. `tolerance` overrides them per
+/// `"chapter/table"` or `"chapter/table.column"`, e.g.
+/// `tolerance."latent/sweep.test_l1" = { abs = 0.002 }`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DiffSection {
+    #[serde(default)]
+    pub tol_abs: f64,
+    #[serde(default)]
+    pub tol_rel: f64,
+    #[serde(default)]
+    pub tolerance: BTreeMap<String, crate::diff::Tolerance>,
+}
+
+impl DiffSection {
+    fn validate(&self) -> Result<(), String> {
+        let check = |key: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{key} must be a number ≥ 0 (got {v})"))
+            }
+        };
+        check("diff.tol-abs", self.tol_abs)?;
+        check("diff.tol-rel", self.tol_rel)?;
+        for (name, t) in &self.tolerance {
+            check(&format!("diff.tolerance.\"{name}\".abs"), t.abs)?;
+            check(&format!("diff.tolerance.\"{name}\".rel"), t.rel)?;
+        }
+        Ok(())
+    }
 }
 
 /// `[book]`: what the report is and which chapters it has, in order.
@@ -103,6 +138,10 @@ fn default_linear_train_size() -> usize {
 pub struct ChapterSections {
     #[serde(default)]
     pub autoencoder: AutoencoderSection,
+    #[serde(default)]
+    pub latent: LatentSection,
+    #[serde(default)]
+    pub denoising: DenoisingSection,
     #[serde(default)]
     pub classifier: ClassifierSection,
     #[serde(default)]
@@ -235,6 +274,164 @@ impl Default for FewShotSection {
     }
 }
 
+/// `[chapter.latent]`: the latent-space study. Every AE here is the book's
+/// conv AE with one thing changed (d, or the training set).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct LatentSection {
+    /// Latent sizes of the sweep; must contain 2 (the latent map) and the
+    /// interpolation sizes.
+    pub dims: Vec<usize>,
+    /// Latent sizes whose interpolations are shown (those of them the sweep
+    /// has; at least one must be).
+    pub interpolation_dims: Vec<usize>,
+    /// Pairs of test digits (of different classes) interpolated.
+    pub interpolation_pairs: usize,
+    /// Values of α from 0 to 1, both included.
+    pub interpolation_steps: usize,
+    /// Generated digits shown per class.
+    pub generated_shown: usize,
+    /// Generated digits per class for the recognition and diversity measures.
+    pub generated_measured: usize,
+    /// Sizes of the small, class-balanced training sets of the
+    /// data-augmentation question.
+    pub small_train_sizes: Vec<usize>,
+    /// Test points in the d=2 latent map.
+    pub plot_points: usize,
+    /// Cells per side of the latent map's classifier background.
+    pub map_resolution: usize,
+}
+
+impl Default for LatentSection {
+    fn default() -> Self {
+        Self {
+            dims: vec![2, 5, 10, 12, 15, 20, 25, 30],
+            interpolation_dims: vec![12, 20],
+            interpolation_pairs: 4,
+            interpolation_steps: 10,
+            generated_shown: 10,
+            generated_measured: 100,
+            small_train_sizes: vec![10, 100],
+            plot_points: 2000,
+            map_resolution: 90,
+        }
+    }
+}
+
+/// `[chapter.denoising]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct DenoisingSection {
+    /// Noise levels f of x̃ = clip(x + f·N(0, 1), 0, 1).
+    pub noise_factors: Vec<f64>,
+    /// Iterations of the logistic-regression probe on the codes.
+    pub probe_iterations: u64,
+    /// Test points in the t-SNE panels.
+    pub plot_points: usize,
+    pub tsne_perplexity: f64,
+    pub tsne_iterations: usize,
+}
+
+impl Default for DenoisingSection {
+    fn default() -> Self {
+        Self {
+            noise_factors: vec![0.5, 0.7, 0.9],
+            probe_iterations: 100,
+            plot_points: 2000,
+            tsne_perplexity: 30.0,
+            tsne_iterations: 500,
+        }
+    }
+}
+
+impl LatentSection {
+    fn validate(&self) -> Result<(), String> {
+        let key = |k: &str| format!("chapter.latent.{k}");
+        if self.dims.is_empty() {
+            return Err(format!("{} must not be empty", key("dims")));
+        }
+        for &d in &self.dims {
+            positive(&key("dims[]"), d)?;
+        }
+        if !self.dims.contains(&2) {
+            return Err(format!("{} must contain 2 (the latent map)", key("dims")));
+        }
+        if self.interpolation_dims.is_empty() {
+            return Err(format!("{} must not be empty", key("interpolation-dims")));
+        }
+        if !self
+            .interpolation_dims
+            .iter()
+            .any(|d| self.dims.contains(d))
+        {
+            return Err(format!(
+                "{} ({:?}) shares no d with {} ({:?}); interpolations are shown for swept sizes",
+                key("interpolation-dims"),
+                self.interpolation_dims,
+                key("dims"),
+                self.dims
+            ));
+        }
+        positive(&key("interpolation-pairs"), self.interpolation_pairs)?;
+        if self.interpolation_pairs > 45 {
+            return Err(format!(
+                "{} must be at most 45 (pairs of distinct digits), got {}",
+                key("interpolation-pairs"),
+                self.interpolation_pairs
+            ));
+        }
+        if self.interpolation_steps < 2 {
+            return Err(format!(
+                "{} must be at least 2 (α = 0 and 1), got {}",
+                key("interpolation-steps"),
+                self.interpolation_steps
+            ));
+        }
+        positive(&key("generated-shown"), self.generated_shown)?;
+        if self.generated_measured < 2 {
+            return Err(format!(
+                "{} must be at least 2 (diversity compares pairs), got {}",
+                key("generated-measured"),
+                self.generated_measured
+            ));
+        }
+        for &n in &self.small_train_sizes {
+            if n < 10 || n % 10 != 0 {
+                return Err(format!(
+                    "{} holds {n}: each size must be a positive multiple of 10 (class-balanced)",
+                    key("small-train-sizes")
+                ));
+            }
+        }
+        positive(&key("plot-points"), self.plot_points)?;
+        if self.map_resolution < 2 {
+            return Err(format!(
+                "{} must be at least 2, got {}",
+                key("map-resolution"),
+                self.map_resolution
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl DenoisingSection {
+    fn validate(&self) -> Result<(), String> {
+        let key = |k: &str| format!("chapter.denoising.{k}");
+        if self.noise_factors.is_empty() {
+            return Err(format!("{} must not be empty", key("noise-factors")));
+        }
+        for &f in &self.noise_factors {
+            positive_rate(&key("noise-factors[]"), f)?;
+        }
+        positive(&key("probe-iterations"), self.probe_iterations as usize)?;
+        positive(&key("plot-points"), self.plot_points)?;
+        positive_rate(&key("tsne-perplexity"), self.tsne_perplexity)?;
+        positive(&key("tsne-iterations"), self.tsne_iterations)?;
+        Ok(())
+    }
+}
+
 /// `[chapter.autoencoder]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
@@ -253,6 +450,8 @@ pub struct AutoencoderSection {
     pub train_plain_l1_control: bool,
     /// Test digits shown in the reconstruction grid.
     pub grid_digits: usize,
+    /// Hidden widths of the fully connected comparison AE (784-h₁-h₂-d).
+    pub mlp_hidden: [usize; 2],
 }
 
 impl Default for AutoencoderSection {
@@ -264,6 +463,7 @@ impl Default for AutoencoderSection {
             mse_warmup_epochs: 1,
             train_plain_l1_control: true,
             grid_digits: 16,
+            mlp_hidden: [256, 32],
         }
     }
 }
@@ -276,11 +476,56 @@ pub struct Config {
     pub root: PathBuf,
     pub profile_name: String,
     pub profile: Profile,
+    /// `--set key=value` overrides applied on top of book.toml, as given.
+    pub overrides: Vec<String>,
+}
+
+/// Applies `key.path=value` to a parsed book.toml. The value is read as a
+/// TOML value (`3`, `1e-3`, `[2, 8]`, `true`, `"text"`); anything that is
+/// not one is taken as a string.
+fn apply_override(doc: &mut toml::Table, setting: &str) -> Result<(), String> {
+    let (key, value) = setting.split_once('=').ok_or_else(|| {
+        format!("--set {setting}: expected key=value, e.g. chapter.latent.dims=[2,8]")
+    })?;
+    let (key, value) = (key.trim(), value.trim());
+    let parsed: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(format!("--set {setting}: `{key}` is not a key path"));
+    }
+    let (last, parents) = parts.split_last().expect("split gives one part");
+    let mut table = doc;
+    for (i, part) in parents.iter().enumerate() {
+        let entry = table
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        table = entry.as_table_mut().ok_or_else(|| {
+            format!(
+                "--set {setting}: `{}` is a value, not a section",
+                parts[..=i].join(".")
+            )
+        })?;
+    }
+    table.insert(last.to_string(), parsed);
+    Ok(())
 }
 
 impl Config {
     /// Reads and validates `path`, selecting `profile` (or `[build].profile`).
     pub fn load(path: &Path, profile: Option<&str>) -> Result<Self, Ex2Error> {
+        Self::load_with(path, profile, &[])
+    }
+
+    /// Like [`Config::load`], with `--set key=value` overrides applied
+    /// before validation (so they are checked like the file).
+    pub fn load_with(
+        path: &Path,
+        profile: Option<&str>,
+        overrides: &[String],
+    ) -> Result<Self, Ex2Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Ex2Error::Config {
             file: path.to_path_buf(),
             message: format!("cannot read it: {e}"),
@@ -290,7 +535,7 @@ impl Config {
             .map(Path::to_path_buf)
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
-        Self::from_toml(&text, path, root, profile)
+        Self::from_toml_with(&text, path, root, profile, overrides)
     }
 
     pub fn from_toml(
@@ -299,11 +544,33 @@ impl Config {
         root: PathBuf,
         profile: Option<&str>,
     ) -> Result<Self, Ex2Error> {
+        Self::from_toml_with(text, file, root, profile, &[])
+    }
+
+    pub fn from_toml_with(
+        text: &str,
+        file: &Path,
+        root: PathBuf,
+        profile: Option<&str>,
+        overrides: &[String],
+    ) -> Result<Self, Ex2Error> {
         let err = |message: String| Ex2Error::Config {
             file: file.to_path_buf(),
             message,
         };
-        let book: BookConfig = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let book: BookConfig = if overrides.is_empty() {
+            toml::from_str(text).map_err(|e| err(e.to_string()))?
+        } else {
+            let mut doc: toml::Table = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+            for o in overrides {
+                apply_override(&mut doc, o).map_err(err)?;
+            }
+            toml::Value::Table(doc)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    err(format!("after --set {}: {e}", overrides.join(" --set ")))
+                })?
+        };
         book.validate().map_err(err)?;
         let profile_name = profile.unwrap_or(&book.build.profile).to_string();
         let profile = book.profile.get(&profile_name).cloned().ok_or_else(|| {
@@ -317,6 +584,7 @@ impl Config {
             root,
             profile_name,
             profile,
+            overrides: overrides.to_vec(),
         })
     }
 
@@ -361,6 +629,7 @@ impl BookConfig {
         for (name, p) in &self.profile {
             p.validate(name)?;
         }
+        self.diff.validate()?;
         self.chapter.validate()
     }
 }
@@ -418,6 +687,8 @@ fn positive_rate(key: &str, v: f64) -> Result<(), String> {
 impl ChapterSections {
     fn validate(&self) -> Result<(), String> {
         self.autoencoder.validate()?;
+        self.latent.validate()?;
+        self.denoising.validate()?;
         let c = &self.classifier;
         positive("chapter.classifier.hidden-dim", c.hidden_dim)?;
         positive_rate("chapter.classifier.learning-rate", c.learning_rate)?;
@@ -484,6 +755,8 @@ impl AutoencoderSection {
         positive(&key("channels[0]"), self.channels[0])?;
         positive(&key("channels[1]"), self.channels[1])?;
         positive(&key("grid-digits"), self.grid_digits)?;
+        positive(&key("mlp-hidden[0]"), self.mlp_hidden[0])?;
+        positive(&key("mlp-hidden[1]"), self.mlp_hidden[1])?;
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return Err(format!(
                 "{} must be a positive number (got {})",
@@ -498,6 +771,31 @@ impl AutoencoderSection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_set(overrides: &[&str]) -> Result<Config, Ex2Error> {
+        let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        Config::from_toml_with(BOOK, Path::new("book.toml"), ".".into(), None, &o)
+    }
+
+    #[test]
+    fn set_overrides_are_applied_and_validated() {
+        let c = with_set(&["chapter.latent.dims=[2, 12]", "profile.quick.epochs=7"]).unwrap();
+        assert_eq!(c.book.chapter.latent.dims, [2, 12]);
+        assert_eq!(c.profile.epochs, 7);
+        assert_eq!(c.overrides.len(), 2);
+        let e = with_set(&["chapter.latent.dims=[]"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("chapter.latent.dims"), "{e}");
+        let e = with_set(&["chapter.latent.dimz=[2]"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("dimz"), "{e}");
+        let e = with_set(&["chapter.latent"]).unwrap_err().to_string();
+        assert!(e.contains("key=value"), "{e}");
+        let e = with_set(&["book.title.x=1"]).unwrap_err().to_string();
+        assert!(e.contains("not a section"), "{e}");
+    }
 
     const BOOK: &str = include_str!("../book.toml");
 

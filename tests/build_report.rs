@@ -7,8 +7,10 @@ use std::path::Path;
 
 use common::{Book, pdf_text, stderr};
 
-const TITLES: [&str; 8] = [
+const TITLES: [&str; 10] = [
     "A Convolutional Autoencoder",
+    "The Latent Space",
+    "Denoising Autoencoders",
     "A Digit Classifier",
     "Softmax versus Center Loss",
     "Decoding a Classifier",
@@ -105,12 +107,67 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
         .iter()
         .find(|r| r[0] == "conv AE, MSE warm-up")
         .unwrap();
-    let test_l1: f64 = warm[3].parse().unwrap();
+    let test_l1: f64 = warm[4].parse().unwrap();
     assert!(test_l1 > 0.0 && test_l1 < 0.2, "test L1 {test_l1}");
     assert!(
         text.contains(&format!("{test_l1:.4}")),
         "PDF lacks the AE's test L1 {test_l1:.4}"
     );
+    let mlp = summary
+        .iter()
+        .find(|r| r[0].starts_with("fully connected AE"))
+        .expect("the fully connected AE's row");
+    let mlp_l1: f64 = mlp[4].parse().unwrap();
+    assert!(
+        text.contains(&format!("{mlp_l1:.4}")),
+        "PDF lacks the MLP AE's L1"
+    );
+
+    // `latent`: every swept d has a row, and the d=2 error is in the PDF.
+    let sweep = csv_rows(&run.join("tables/latent/sweep.csv"));
+    assert_eq!(
+        sweep[0],
+        ["d", "parameters", "test_l1", "test_mse", "l1_gain_per_dim"]
+    );
+    let dims: Vec<&str> = sweep[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(dims, ["2", "5", "10", "12", "15", "20", "25", "30"]);
+    let d2_l1: f64 = sweep[1][2].parse().unwrap();
+    assert!(
+        text.contains(&format!("{d2_l1:.4}")),
+        "PDF lacks the d=2 L1"
+    );
+    let d12 = sweep.iter().find(|r| r[0] == "12").unwrap();
+    assert_eq!(
+        d12[2].parse::<f64>().unwrap(),
+        test_l1,
+        "the sweep's d=12 model is the book's AE"
+    );
+    let generation = csv_rows(&run.join("tables/latent/generation_summary.csv"));
+    assert_eq!(generation.len(), 4, "the full set and two small ones");
+    for r in &generation[1..] {
+        let recognised: f64 = r[3].parse().unwrap();
+        assert!((0.0..=1.0).contains(&recognised));
+    }
+
+    // `denoising`: per level the noisy input, AE, DAE and DAE-on-clean rows.
+    let den = csv_rows(&run.join("tables/denoising/denoising.csv"));
+    assert_eq!(den.len(), 1 + 3 * 4);
+    let noisy: f64 = den[1][2].parse().unwrap();
+    let dae: f64 = den
+        .iter()
+        .find(|r| r[0].parse::<f64>() == Ok(0.5) && r[1] == "denoising AE")
+        .unwrap()[2]
+        .parse()
+        .unwrap();
+    assert!(
+        dae < noisy,
+        "the DAE ({dae}) must beat its noisy input ({noisy})"
+    );
+    assert!(
+        text.contains(&format!("{dae:.4}")),
+        "PDF lacks the DAE's L1"
+    );
+
     let clf = csv_rows(&run.join("tables/classifier/history.csv"));
     let acc: f64 = clf.last().unwrap()[4].parse().unwrap();
     assert!(acc > 0.5, "classifier test accuracy {acc}");
@@ -218,15 +275,7 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
 
 #[test]
 fn chapter_command_reruns_one_chapter_and_reuses_the_rest() {
-    let book = Book::with_toml(|t| {
-        let start = t.find("chapters = [").unwrap();
-        let end = start + t[start..].find(']').unwrap() + 1;
-        format!(
-            "{}chapters = [\"autoencoder\", \"few-shot\"]{}",
-            &t[..start],
-            &t[end..]
-        )
-    });
+    let book = Book::with_chapters(&["autoencoder", "few-shot"], |t| t);
     let out = book.ex2(&["build-report"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let out = book.ex2(&["chapter", "few-shot"]);

@@ -6,7 +6,9 @@ pub mod baselines;
 pub mod center_loss;
 pub mod classifier;
 pub mod classifier_decoding;
+pub mod denoising;
 pub mod few_shot;
+pub mod latent;
 pub mod theory;
 pub mod transfer;
 
@@ -42,6 +44,8 @@ use crate::tables::Table;
 #[value(rename_all = "kebab-case")]
 pub enum ChapterId {
     Autoencoder,
+    Latent,
+    Denoising,
     CenterLoss,
     Classifier,
     ClassifierDecoding,
@@ -52,8 +56,10 @@ pub enum ChapterId {
 }
 
 impl ChapterId {
-    pub const ALL: [ChapterId; 8] = [
+    pub const ALL: [ChapterId; 10] = [
         ChapterId::Autoencoder,
+        ChapterId::Latent,
+        ChapterId::Denoising,
         ChapterId::Classifier,
         ChapterId::CenterLoss,
         ChapterId::ClassifierDecoding,
@@ -66,6 +72,8 @@ impl ChapterId {
     pub fn as_str(self) -> &'static str {
         match self {
             ChapterId::Autoencoder => "autoencoder",
+            ChapterId::Latent => "latent",
+            ChapterId::Denoising => "denoising",
             ChapterId::CenterLoss => "center-loss",
             ChapterId::Classifier => "classifier",
             ChapterId::ClassifierDecoding => "classifier-decoding",
@@ -79,6 +87,8 @@ impl ChapterId {
     pub fn title(self) -> &'static str {
         match self {
             ChapterId::Autoencoder => "A Convolutional Autoencoder",
+            ChapterId::Latent => "The Latent Space",
+            ChapterId::Denoising => "Denoising Autoencoders",
             ChapterId::CenterLoss => "Softmax versus Center Loss",
             ChapterId::Classifier => "A Digit Classifier",
             ChapterId::ClassifierDecoding => "Decoding a Classifier's Latent Space",
@@ -98,6 +108,8 @@ impl ChapterId {
     pub fn tables(self) -> &'static [&'static str] {
         match self {
             ChapterId::Autoencoder => autoencoder::TABLES,
+            ChapterId::Latent => latent::TABLES,
+            ChapterId::Denoising => denoising::TABLES,
             ChapterId::CenterLoss => center_loss::TABLES,
             ChapterId::Classifier => classifier::TABLES,
             ChapterId::ClassifierDecoding => classifier_decoding::TABLES,
@@ -178,6 +190,8 @@ pub fn derive_seed(base: u64, experiment: &str) -> u64 {
 pub fn run_chapter<B: AutodiffBackend>(id: ChapterId, ctx: &Ctx<B>) -> Result<ChapterOutput> {
     match id {
         ChapterId::Autoencoder => autoencoder::run(ctx),
+        ChapterId::Latent => latent::run(ctx),
+        ChapterId::Denoising => denoising::run(ctx),
         ChapterId::CenterLoss => center_loss::run(ctx),
         ChapterId::Classifier => classifier::run(ctx),
         ChapterId::ClassifierDecoding => classifier_decoding::run(ctx),
@@ -188,32 +202,46 @@ pub fn run_chapter<B: AutodiffBackend>(id: ChapterId, ctx: &Ctx<B>) -> Result<Ch
     }
 }
 
-/// Runs independent jobs (trainings) at the same time, at most one per core,
-/// and returns their results in order. Each job's result depends only on
-/// its own seed (see `models::seeded_init`), so this changes no number.
+/// Runs independent jobs (trainings) at the same time, at most one per
+/// core, and returns their results in order. A worker takes the next job as
+/// soon as its last one ends, so a short job never leaves a core idle while
+/// a long one finishes. Each job's result depends only on its own seed (see
+/// `models::seeded_init`), so the schedule changes no number.
 pub fn parallel<T: Send>(jobs: Vec<Box<dyn FnOnce() -> Result<T> + Send + '_>>) -> Result<Vec<T>> {
     let width = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .max(1);
-    let mut results = Vec::with_capacity(jobs.len());
-    let mut jobs = jobs.into_iter().peekable();
-    while jobs.peek().is_some() {
-        let batch: Vec<_> = jobs.by_ref().take(width).collect();
-        let done: Vec<Result<T>> = std::thread::scope(|s| {
-            let handles: Vec<_> = batch.into_iter().map(|job| s.spawn(job)).collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a training job panicked")))
+        .clamp(1, jobs.len().max(1));
+    let count = jobs.len();
+    let queue = std::sync::Mutex::new(jobs.into_iter().enumerate());
+    let mut slots: Vec<Option<Result<T>>> = (0..count).map(|_| None).collect();
+    let done: Vec<(usize, Result<T>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..width)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut finished = Vec::new();
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                        let Some((i, job)) = next else { break };
+                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+                            .unwrap_or_else(|_| Err(anyhow::anyhow!("a training job panicked")));
+                        finished.push((i, result));
+                    }
+                    finished
                 })
-                .collect()
-        });
-        for r in done {
-            results.push(r?);
-        }
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("workers catch panics"))
+            .collect()
+    });
+    for (i, r) in done {
+        slots[i] = Some(r);
     }
-    Ok(results)
+    slots
+        .into_iter()
+        .map(|r| r.expect("every job ran"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -226,6 +254,26 @@ mod tests {
         assert_eq!(a, derive_seed(1, "autoencoder/conv-ae"));
         assert_ne!(a, derive_seed(2, "autoencoder/conv-ae"));
         assert_ne!(a, derive_seed(1, "latent/d2"));
+    }
+
+    #[test]
+    fn parallel_keeps_the_order_and_reports_the_first_error() {
+        let jobs: Vec<Box<dyn FnOnce() -> Result<usize> + Send>> = (0..7)
+            .map(|i| {
+                Box::new(move || {
+                    std::thread::sleep(std::time::Duration::from_millis((7 - i) * 5));
+                    Ok(i as usize)
+                }) as Box<dyn FnOnce() -> Result<usize> + Send>
+            })
+            .collect();
+        assert_eq!(parallel(jobs).unwrap(), (0..7).collect::<Vec<_>>());
+        let jobs: Vec<Box<dyn FnOnce() -> Result<usize> + Send>> = vec![
+            Box::new(|| Ok(1)),
+            Box::new(|| anyhow::bail!("job two failed")),
+            Box::new(|| panic!("job three panicked")),
+        ];
+        let e = parallel(jobs).unwrap_err().to_string();
+        assert!(e.contains("job two failed"), "{e}");
     }
 
     #[test]

@@ -4,4 +4,5 @@
 pub mod baselines;
 pub mod confusion;
 pub mod embedding;
+pub mod latent;
 pub mod tsne;

@@ -13,7 +13,7 @@ pub use bars::bars_svg;
 pub use grid::digit_grid_png;
 pub use heatmap::confusion_svg;
 pub use line::{LineChart, Series};
-pub use scatter::{Panel, scatter_svg};
+pub use scatter::{ClassMap, Panel, latent_map_svg, scatter_svg};
 
 /// Font family of all figure text; embedded in the PDF by the report.
 pub const FONT: &str = "New Computer Modern";

@@ -26,7 +26,8 @@ pub struct Panel {
     pub labels: Vec<u8>,
 }
 
-fn bounds(points: &[(f64, f64)]) -> ((f64, f64), (f64, f64)) {
+/// The points' bounding box with a 5% margin on each side.
+pub fn bounds(points: &[(f64, f64)]) -> ((f64, f64), (f64, f64)) {
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in points {
         x0 = x0.min(x);
@@ -37,6 +38,19 @@ fn bounds(points: &[(f64, f64)]) -> ((f64, f64), (f64, f64)) {
     let px = ((x1 - x0) * 0.05).max(1e-6);
     let py = ((y1 - y0) * 0.05).max(1e-6);
     ((x0 - px, x1 + px), (y0 - py, y1 + py))
+}
+
+/// A column of the ten digit colours with their digits.
+fn digit_legend<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>) -> Result<()> {
+    let text = (FONT, 16).into_font().color(&BLACK);
+    for (d, &(r, g, b)) in DIGIT_COLORS.iter().enumerate() {
+        let y = 60 + d as i32 * 28;
+        area.draw(&Circle::new((14, y), 6, RGBColor(r, g, b).filled()))
+            .map_err(|e| anyhow!("{e:?}"))?;
+        area.draw(&Text::new(d.to_string(), (26, y - 8), text.clone()))
+            .map_err(|e| anyhow!("{e:?}"))?;
+    }
+    Ok(())
 }
 
 /// Panels side by side, each with its own axes, and a digit legend.
@@ -100,15 +114,115 @@ pub fn scatter_svg(panels: &[Panel], axis_labels: (&str, &str)) -> Result<String
                 }))
                 .map_err(|e| anyhow!("{e}"))?;
         }
-        for (d, &(r, g, b)) in DIGIT_COLORS.iter().enumerate() {
-            let y = 60 + d as i32 * 28;
-            legend
-                .draw(&Circle::new((14, y), 6, RGBColor(r, g, b).filled()))
-                .map_err(|e| anyhow!("{e}"))?;
-            legend
-                .draw(&Text::new(d.to_string(), (26, y - 8), text(16)))
-                .map_err(|e| anyhow!("{e}"))?;
+        digit_legend(&legend)?;
+        root.present().map_err(|e| anyhow!("{e}"))?;
+    }
+    Ok(svg)
+}
+
+/// A classifier's view of a rectangle of the plane: on a `resolution`²
+/// grid of cell centres (row 0 at the bottom), the predicted class and its
+/// probability.
+pub struct ClassMap {
+    pub x: (f64, f64),
+    pub y: (f64, f64),
+    pub resolution: usize,
+    pub classes: Vec<u8>,
+    pub probabilities: Vec<f32>,
+}
+
+/// Levels the background's probability is shown in; equal neighbouring
+/// cells merge into one rectangle, which keeps the SVG (and PDF) small.
+const SHADES: f32 = 5.0;
+
+fn tint((r, g, b): (u8, u8, u8), p: f32) -> RGBColor {
+    // From almost white (p = 0.1, chance) to a light tint of the class
+    // colour (p = 1), light enough that the points stay visible on it.
+    let level = ((p - 0.1) / 0.9).clamp(0.0, 1.0);
+    let level = (level * SHADES).round() / SHADES;
+    let w = 0.12 + 0.43 * level as f64;
+    let mix = |c: u8| (255.0 * (1.0 - w) + c as f64 * w).round() as u8;
+    RGBColor(mix(r), mix(g), mix(b))
+}
+
+/// Points coloured by digit over the classifier's background: the hue is
+/// the predicted class, the depth of the tint its probability.
+pub fn latent_map_svg(
+    points: &[(f64, f64)],
+    labels: &[u8],
+    map: &ClassMap,
+    axis_labels: (&str, &str),
+) -> Result<String> {
+    ensure!(
+        points.len() == labels.len(),
+        "points and labels differ in length"
+    );
+    let r = map.resolution;
+    ensure!(
+        map.classes.len() == r * r && map.probabilities.len() == r * r,
+        "the class map must have resolution² cells"
+    );
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (620, 540)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+        let (plot, legend) = root.split_horizontally(550);
+        let text = |size| (FONT, size).into_font().color(&BLACK);
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(50)
+            .build_cartesian_2d(map.x.0..map.x.1, map.y.0..map.y.1)
+            .map_err(|e| anyhow!("{e}"))?;
+        let (cw, ch) = (
+            (map.x.1 - map.x.0) / r as f64,
+            (map.y.1 - map.y.0) / r as f64,
+        );
+        let mut cells = Vec::new();
+        for row in 0..r {
+            let mut start = 0;
+            while start < r {
+                let key = |c: usize| {
+                    let i = row * r + c;
+                    let color = tint(
+                        DIGIT_COLORS[map.classes[i] as usize % 10],
+                        map.probabilities[i],
+                    );
+                    (color.0, color.1, color.2)
+                };
+                let k = key(start);
+                let mut end = start + 1;
+                while end < r && key(end) == k {
+                    end += 1;
+                }
+                let y0 = map.y.0 + row as f64 * ch;
+                cells.push(Rectangle::new(
+                    [
+                        (map.x.0 + start as f64 * cw, y0),
+                        (map.x.0 + end as f64 * cw, y0 + ch),
+                    ],
+                    RGBColor(k.0, k.1, k.2).filled(),
+                ));
+                start = end;
+            }
         }
+        chart.draw_series(cells).map_err(|e| anyhow!("{e}"))?;
+        chart
+            .configure_mesh()
+            .x_desc(axis_labels.0)
+            .y_desc(axis_labels.1)
+            .label_style(text(13))
+            .axis_desc_style(text(14))
+            .disable_mesh()
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+        chart
+            .draw_series(points.iter().zip(labels).map(|(&p, &l)| {
+                let (r, g, b) = DIGIT_COLORS[l as usize % 10];
+                Circle::new(p, 2, RGBColor(r, g, b).filled())
+            }))
+            .map_err(|e| anyhow!("{e}"))?;
+        digit_legend(&legend)?;
         root.present().map_err(|e| anyhow!("{e}"))?;
     }
     Ok(svg)

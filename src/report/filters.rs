@@ -74,9 +74,29 @@ pub fn int(value: Option<f64>) -> String {
     if v < 0.0 { format!("-{out}") } else { out }
 }
 
+/// Items as an English list: [a] → `a`, [a, b] → `a and b`,
+/// [a, b, c] → `a, b and c`.
+pub fn and_list(items: Vec<minijinja::Value>) -> String {
+    let items: Vec<String> = items.iter().map(|v| v.to_string()).collect();
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_read_as_english() {
+        let v = |xs: &[i32]| xs.iter().map(|&x| minijinja::Value::from(x)).collect();
+        assert_eq!(and_list(v(&[])), "");
+        assert_eq!(and_list(v(&[10])), "10");
+        assert_eq!(and_list(v(&[10, 100])), "10 and 100");
+        assert_eq!(and_list(v(&[1, 2, 3])), "1, 2 and 3");
+    }
 
     #[test]
     fn escapes_every_markup_character() {

@@ -1,0 +1,176 @@
+//! A small MLP that classifies latent codes directly (the d=2 latent map's
+//! background). Inputs are standardised with the training codes' statistics.
+
+use burn::module::{AutodiffModule, Module};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{Linear, LinearConfig};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::tensor::activation::{relu, softmax};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Tensor, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+use super::classify::labels_tensor;
+use crate::models::seeded_init;
+
+#[derive(Module, Debug)]
+pub struct CodeClassifier<B: Backend> {
+    hidden1: Linear<B>,
+    hidden2: Linear<B>,
+    output: Linear<B>,
+}
+
+/// A fitted code classifier with the standardisation it was trained with.
+pub struct FittedCodeClassifier<B: Backend> {
+    model: CodeClassifier<B>,
+    mean: Vec<f32>,
+    std: Vec<f32>,
+}
+
+impl<B: Backend> CodeClassifier<B> {
+    fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let x = relu(self.hidden1.forward(x));
+        let x = relu(self.hidden2.forward(x));
+        self.output.forward(x)
+    }
+}
+
+fn standardised(codes: &[f32], dim: usize, mean: &[f32], std: &[f32]) -> Vec<f32> {
+    codes
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (v - mean[i % dim]) / std[i % dim])
+        .collect()
+}
+
+/// Settings of the code classifier's training.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeClassifierTraining {
+    pub hidden: usize,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub seed: u64,
+}
+
+/// Fits the MLP to `codes` (n × dim) and their labels with Adam.
+pub fn fit_code_classifier<B: AutodiffBackend>(
+    codes: &[f32],
+    dim: usize,
+    labels: &[u8],
+    t: &CodeClassifierTraining,
+    device: &B::Device,
+) -> FittedCodeClassifier<B::InnerBackend> {
+    let n = labels.len();
+    let mean: Vec<f32> = (0..dim)
+        .map(|j| (0..n).map(|i| codes[i * dim + j]).sum::<f32>() / n as f32)
+        .collect();
+    let std: Vec<f32> = (0..dim)
+        .map(|j| {
+            let v = (0..n)
+                .map(|i| (codes[i * dim + j] - mean[j]).powi(2))
+                .sum::<f32>()
+                / n as f32;
+            v.sqrt().max(1e-6)
+        })
+        .collect();
+    let x = standardised(codes, dim, &mean, &std);
+    let mut model = seeded_init::<B, _>(device, t.seed, || CodeClassifier {
+        hidden1: LinearConfig::new(dim, t.hidden).init(device),
+        hidden2: LinearConfig::new(t.hidden, t.hidden).init(device),
+        output: LinearConfig::new(t.hidden, 10).init(device),
+    });
+    let mut optim = AdamConfig::new().init();
+    let ce = CrossEntropyLossConfig::new().init(device);
+    let mut rng = StdRng::seed_from_u64(t.seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    let batch = t.batch_size.min(n).max(1);
+    let (mut bx, mut by) = (Vec::new(), Vec::new());
+    for _ in 0..t.epochs {
+        order.shuffle(&mut rng);
+        for idx in order.chunks_exact(batch) {
+            bx.clear();
+            by.clear();
+            for &i in idx {
+                bx.extend_from_slice(&x[i * dim..(i + 1) * dim]);
+                by.push(labels[i]);
+            }
+            let input = Tensor::from_data(TensorData::new(bx.clone(), [idx.len(), dim]), device);
+            let loss = ce.forward(model.forward(input), labels_tensor::<B>(&by, device));
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(t.learning_rate, model, grads);
+        }
+    }
+    FittedCodeClassifier {
+        model: model.valid(),
+        mean,
+        std,
+    }
+}
+
+impl<B: Backend> FittedCodeClassifier<B> {
+    /// Class probabilities of each code (n × 10, row-major).
+    pub fn probabilities(&self, codes: &[f32], device: &B::Device) -> Vec<f32> {
+        let dim = self.mean.len();
+        let x = standardised(codes, dim, &self.mean, &self.std);
+        let n = x.len() / dim;
+        let input = Tensor::<B, 2>::from_data(TensorData::new(x, [n, dim]), device);
+        softmax(self.model.forward(input), 1)
+            .into_data()
+            .convert::<f32>()
+            .into_vec()
+            .expect("floats")
+    }
+
+    /// Most probable class of each code.
+    pub fn predict(&self, codes: &[f32], device: &B::Device) -> Vec<u8> {
+        self.probabilities(codes, device)
+            .chunks(10)
+            .map(|p| {
+                (0..10)
+                    .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+                    .expect("ten classes") as u8
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, Flex};
+
+    #[test]
+    fn separates_ten_clusters_in_the_plane() {
+        let mut codes = Vec::new();
+        let mut labels = Vec::new();
+        for c in 0..10u8 {
+            let angle = c as f32 * std::f32::consts::TAU / 10.0;
+            for i in 0..30 {
+                let r = 5.0 + (i % 5) as f32 * 0.1;
+                codes.extend([r * angle.cos() + 100.0, r * angle.sin()]);
+                labels.push(c);
+            }
+        }
+        let device = Default::default();
+        let t = CodeClassifierTraining {
+            hidden: 32,
+            epochs: 200,
+            batch_size: 30,
+            learning_rate: 1e-2,
+            seed: 1,
+        };
+        let fitted = fit_code_classifier::<Autodiff<Flex>>(&codes, 2, &labels, &t, &device);
+        let predicted = fitted.predict(&codes, &device);
+        let correct = predicted
+            .iter()
+            .zip(&labels)
+            .filter(|(p, l)| p == l)
+            .count();
+        assert!(correct >= 290, "{correct} of 300");
+        let p = fitted.probabilities(&codes[..2], &device);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+}
