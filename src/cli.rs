@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::backend::BackendKind;
 use crate::chapters::ChapterId;
+use crate::diff::DiffFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,6 +38,13 @@ pub struct GlobalArgs {
     /// Where the PDF goes (a copy also lands in the run directory).
     #[arg(long, global = true, default_value = "ex2.pdf")]
     pub out: PathBuf,
+    /// Override a book.toml value, e.g. `--set chapter.latent.dims=[2,8]`
+    /// (repeatable; validated like the file, recorded in the manifest).
+    #[arg(long, global = true, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Seconds to wait for another ex2 process using the same runs directory.
+    #[arg(long, global = true, default_value_t = 3600, value_name = "SECONDS")]
+    pub lock_wait: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,9 +55,18 @@ pub enum Command {
     Chapter {
         #[arg(required = true, value_enum)]
         ids: Vec<ChapterId>,
+        /// Retrain the models these chapters use instead of loading them from the cache.
+        #[arg(long)]
+        force: bool,
     },
     /// The book's chapters, their tables and what the latest run holds.
     List,
+    /// Compare the metric tables of two runs. Exit status: 0 within
+    /// tolerance, 1 when something differs, 2 on error.
+    Diff(DiffArgs),
+    /// Measure training and inference throughput on the selected backend
+    /// (medians over repeats; CSV under <runs>/bench/).
+    Bench(BenchArgs),
     /// Get or check the MNIST data.
     Data {
         #[command(subcommand)]
@@ -63,4 +80,44 @@ pub enum DataAction {
     Fetch,
     /// Verify the checksums of the data the profile uses.
     Verify,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The reference run: an id in the runs directory, a path, `latest` or `previous`.
+    #[arg(default_value = "previous")]
+    pub a: String,
+    /// The run compared with it (same forms).
+    #[arg(default_value = "latest")]
+    pub b: String,
+    /// Show every compared value, not only differences beyond tolerance.
+    #[arg(long)]
+    pub all: bool,
+    /// Absolute tolerance for numbers (overrides [diff] tol-abs).
+    #[arg(long)]
+    pub tol_abs: Option<f64>,
+    /// Relative tolerance for numbers (overrides [diff] tol-rel).
+    #[arg(long)]
+    pub tol_rel: Option<f64>,
+    /// Also compare volatile tables (wall times), skipped by default.
+    #[arg(long)]
+    pub include_volatile: bool,
+    /// Compare only these chapters' tables (repeatable).
+    #[arg(long = "chapter", value_enum)]
+    pub chapters: Vec<ChapterId>,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Training batches per measurement (at the profile's batch size).
+    #[arg(long, default_value_t = 40)]
+    pub batches: usize,
+    /// Measured repeats of each measurement (after one warm-up).
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
+    /// Where the CSV goes (default: <runs>/bench/<time>-<backend>.csv).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
 }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod data;
+pub mod diff;
 pub mod error;
 pub mod ml;
 pub mod models;

@@ -14,6 +14,7 @@ use crate::data::{self, Mnist};
 use crate::error::Ex2Error;
 use crate::report::{self, ChapterContent, ChapterView};
 use crate::store::artifacts::{ArtifactStore, CacheStats, KeyContext};
+use crate::store::lock::StoreLock;
 use crate::store::manifest::{self, ChapterRecord, DatasetRecord, Manifest};
 use crate::store::{Run, StoredChapter, atomic::write_atomic, publish_figures};
 
@@ -24,6 +25,11 @@ pub struct BuildOptions {
     pub data_dir: Option<PathBuf>,
     pub out: PathBuf,
     pub command_line: Vec<String>,
+    /// How long to wait for another ex2 process using the same runs directory.
+    pub lock_wait: std::time::Duration,
+    /// Retrain the models the computed chapters use, once each, instead of
+    /// loading them from the cache.
+    pub force: bool,
 }
 
 pub struct BuildSummary {
@@ -82,6 +88,7 @@ struct BookTask<'a> {
     run: &'a Run,
     run_chapters: &'a [ChapterId],
     backend: BackendKind,
+    force: bool,
 }
 
 struct Computed {
@@ -103,12 +110,14 @@ impl BackendTask for BookTask<'_> {
             self.config.runs_dir().join("cache"),
             KeyContext {
                 ex2_version: env!("CARGO_PKG_VERSION").into(),
+                training_code: env!("EX2_TRAINING_CODE").into(),
                 backend: self.backend.as_str().into(),
                 dataset_checksums: self.data.checksums.clone(),
                 train_size: self.data.train.len(),
                 test_size: self.data.test.len(),
             },
-        );
+        )
+        .retraining(self.force);
         let ctx = Ctx::<B> {
             device,
             config: self.config,
@@ -135,6 +144,7 @@ impl BackendTask for BookTask<'_> {
                         wall_seconds: 0.0,
                         seeds: Default::default(),
                         reused_from: Some(from),
+                        config_hash: chapter_config_hash(self.config, id),
                     };
                     (ChapterContent::Done(stored), record)
                 }
@@ -152,6 +162,7 @@ impl BackendTask for BookTask<'_> {
                                 wall_seconds: secs,
                                 seeds: output.seeds.clone(),
                                 reused_from: None,
+                                config_hash: chapter_config_hash(self.config, id),
                             };
                             (ChapterContent::Done(stored), record)
                         }
@@ -165,6 +176,7 @@ impl BackendTask for BookTask<'_> {
                                 wall_seconds: started.elapsed().as_secs_f64(),
                                 seeds: Default::default(),
                                 reused_from: None,
+                                config_hash: chapter_config_hash(self.config, id),
                             };
                             (ChapterContent::Failed(message), record)
                         }
@@ -181,6 +193,23 @@ impl BackendTask for BookTask<'_> {
             cache: artifacts.stats(),
         })
     }
+}
+
+/// A hash of the configuration a chapter ran with: its own `[chapter.*]`
+/// section, the sections of the shared models (autoencoder, classifier),
+/// the profile and the base seed. Two runs with equal hashes ran the
+/// chapter with the same settings.
+pub fn chapter_config_hash(config: &Config, id: ChapterId) -> String {
+    let sections = serde_json::to_value(&config.book.chapter).expect("config serialises");
+    let section = |name: &str| sections.get(name).cloned().unwrap_or_default();
+    let json = serde_json::json!({
+        "chapter": section(id.as_str()),
+        "autoencoder": section("autoencoder"),
+        "classifier": section("classifier"),
+        "profile": &config.profile,
+        "seed": config.book.build.seed,
+    });
+    crate::data::sha256_hex(json.to_string().as_bytes())[..16].to_string()
 }
 
 /// The newest complete run (other than `except`) that stored chapter `id`.
@@ -252,6 +281,7 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
         data.test.len(),
         data.dir.display()
     );
+    let _lock = StoreLock::acquire(&config.runs_dir(), opts.lock_wait)?;
     let run = Run::create(&config.runs_dir(), &config.profile_name)?;
     eprintln!("run {} in {}", run.id, run.dir.display());
 
@@ -263,6 +293,7 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
             run: &run,
             run_chapters: &opts.run_chapters,
             backend: opts.backend,
+            force: opts.force,
         },
     )?;
 
@@ -287,6 +318,7 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
         started: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         finished: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         chapters: computed.records.clone(),
+        overrides: config.overrides.clone(),
         model_cache: computed.cache.clone(),
     };
 

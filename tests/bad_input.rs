@@ -75,3 +75,32 @@ fn cuda_backend_without_the_feature_is_a_clear_error() {
     let e = stderr(&out);
     assert!(e.contains("--features cuda"), "{e}");
 }
+
+#[test]
+fn negative_noise_and_empty_lists_name_their_key() {
+    let book = Book::with_toml(|t| {
+        t.replace(
+            "noise-factors = [0.5, 0.7, 0.9]",
+            "noise-factors = [0.5, -0.7]",
+        )
+    });
+    let out = book.ex2(&["build-report"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("chapter.denoising.noise-factors"),
+        "{}",
+        stderr(&out)
+    );
+    let book = Book::new();
+    let out = book.ex2(&["--set", "chapter.latent.dims=[]", "build-report"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("chapter.latent.dims must not be empty"),
+        "{}",
+        stderr(&out)
+    );
+    let out = book.ex2(&["--set", "chapter.latent.interpolation-dims=[7]", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("shares no d"), "{}", stderr(&out));
+    assert!(book.runs().is_empty());
+}

@@ -9,13 +9,14 @@ use crate::runner::{self, BuildOptions, BuildSummary};
 pub fn run(global: &GlobalArgs) -> Result<BuildSummary> {
     let config = super::load_config(global)?;
     let chapters: Vec<ChapterId> = config.book.book.chapters.clone();
-    build(global, &config, chapters)
+    build(global, &config, chapters, false)
 }
 
 pub(crate) fn build(
     global: &GlobalArgs,
     config: &crate::config::Config,
     run_chapters: Vec<ChapterId>,
+    force: bool,
 ) -> Result<BuildSummary> {
     let opts = BuildOptions {
         run_chapters,
@@ -23,6 +24,8 @@ pub(crate) fn build(
         data_dir: global.data_dir.clone(),
         out: global.out.clone(),
         command_line: std::env::args().collect(),
+        lock_wait: std::time::Duration::from_secs(global.lock_wait),
+        force,
     };
     let summary = runner::build(config, &opts)?;
     eprintln!(

@@ -7,7 +7,7 @@ use crate::cli::GlobalArgs;
 use crate::error::Ex2Error;
 use crate::runner::BuildSummary;
 
-pub fn run(global: &GlobalArgs, ids: &[ChapterId]) -> Result<BuildSummary> {
+pub fn run(global: &GlobalArgs, ids: &[ChapterId], force: bool) -> Result<BuildSummary> {
     let config = super::load_config(global)?;
     if let Some(id) = ids
         .iter()
@@ -29,5 +29,5 @@ pub fn run(global: &GlobalArgs, ids: &[ChapterId]) -> Result<BuildSummary> {
         }
         .into());
     }
-    super::build_report::build(global, &config, ids.to_vec())
+    super::build_report::build(global, &config, ids.to_vec(), force)
 }

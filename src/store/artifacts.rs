@@ -2,7 +2,8 @@
 //!
 //! The key hashes everything that changes a trained model: its kind and spec
 //! (model, training and data config, seed), the dataset checksums and
-//! profile sizes, the backend and the crate version. An artifact is written
+//! profile sizes, the backend, the crate version and a hash of the
+//! training code's source (see build.rs). An artifact is written
 //! into a temporary directory and renamed into place, so a killed process
 //! leaves either a whole artifact or none.
 
@@ -23,6 +24,9 @@ use crate::data::sha256_hex;
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyContext {
     pub ex2_version: String,
+    /// Hash of the training code's source (build.rs), so a change to a
+    /// network or a training loop retrains instead of reusing stale models.
+    pub training_code: String,
     pub backend: String,
     pub dataset_checksums: BTreeMap<String, String>,
     pub train_size: usize,
@@ -40,6 +44,9 @@ pub struct ArtifactStore {
     dir: PathBuf,
     context: KeyContext,
     stats: Mutex<CacheStats>,
+    /// `--force`: ignore cached entries, retraining each model once.
+    force: bool,
+    trained: Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// A model from the store and how it was trained.
@@ -56,7 +63,16 @@ impl ArtifactStore {
             dir,
             context,
             stats: Mutex::default(),
+            force: false,
+            trained: Mutex::default(),
         }
+    }
+
+    /// With `force`, every model is retrained (once per process) even when
+    /// the cache has it; the new artifact replaces the old.
+    pub fn retraining(mut self, force: bool) -> Self {
+        self.force = force;
+        self
     }
 
     pub fn stats(&self) -> CacheStats {
@@ -102,7 +118,8 @@ impl ArtifactStore {
     {
         let key = self.key(kind, spec);
         let dir = self.path(&key);
-        if dir.join("model.mpk").is_file() {
+        let skip_cache = self.force && !self.trained.lock().expect("trained lock").contains(&key);
+        if dir.join("model.mpk").is_file() && !skip_cache {
             match load::<B, M, H>(&dir, init(), device) {
                 Ok((model, history)) => {
                     self.stats
@@ -125,6 +142,10 @@ impl ArtifactStore {
         }
         let (model, history) = train()?;
         let model = self.save(&key, spec, model, &history)?;
+        self.trained
+            .lock()
+            .expect("trained lock")
+            .insert(key.clone());
         self.stats
             .lock()
             .expect("stats lock")
@@ -170,6 +191,12 @@ impl ArtifactStore {
         )?;
         let dst = self.path(key);
         let tmp = tmp.keep();
+        if self.force && dst.exists() {
+            // Replacing on purpose (--force): move the old entry aside first.
+            let old = self.dir.join(format!(".old-{key}-{}", std::process::id()));
+            std::fs::rename(&dst, &old).with_context(|| format!("replacing {}", dst.display()))?;
+            let _ = std::fs::remove_dir_all(&old);
+        }
         if let Err(e) = std::fs::rename(&tmp, &dst) {
             let _ = std::fs::remove_dir_all(&tmp);
             // Another process stored the same artifact first: theirs is as good.

@@ -24,6 +24,9 @@ pub struct Manifest {
     pub started: String,
     pub finished: String,
     pub chapters: Vec<ChapterRecord>,
+    /// `--set` overrides of book.toml this run used.
+    #[serde(default)]
+    pub overrides: Vec<String>,
     /// Trained models loaded from the cache (hits) or trained (misses).
     #[serde(default)]
     pub model_cache: crate::store::artifacts::CacheStats,
@@ -57,6 +60,9 @@ pub struct ChapterRecord {
     pub seeds: BTreeMap<String, u64>,
     /// Run whose results were reused instead of recomputing (`ex2 chapter`).
     pub reused_from: Option<String>,
+    /// See `runner::chapter_config_hash`.
+    #[serde(default)]
+    pub config_hash: String,
 }
 
 /// The commit of the checkout at `root`, with `-dirty` when it has changes.

@@ -4,6 +4,7 @@
 
 pub mod artifacts;
 pub mod atomic;
+pub mod lock;
 pub mod manifest;
 
 use std::path::{Path, PathBuf};

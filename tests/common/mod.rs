@@ -44,6 +44,11 @@ impl Book {
         Self { dir }
     }
 
+    /// A book of only these chapters (book.toml's `chapters` replaced).
+    pub fn with_chapters(chapters: &[&str], edit: impl FnOnce(String) -> String) -> Self {
+        Self::with_toml(|t| edit(set_chapters(&t, chapters)))
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -62,18 +67,47 @@ impl Book {
             .expect("running ex2")
     }
 
+    /// `ex2 <args>` started in the background (for kill and lock tests).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_ex2"))
+            .arg("--book")
+            .arg(self.path().join("book.toml"))
+            .args(["--profile", "smoke", "--out"])
+            .arg(self.path().join("ex2.pdf"))
+            .args(args)
+            .current_dir(self.path())
+            .env("RAYON_NUM_THREADS", "2")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting ex2")
+    }
+
     /// Run directories, oldest first (not the model cache).
     pub fn runs(&self) -> Vec<PathBuf> {
         let mut runs: Vec<_> = std::fs::read_dir(self.path().join("runs"))
             .map(|d| {
                 d.map(|e| e.unwrap().path())
-                    .filter(|p| !p.ends_with("cache"))
+                    .filter(|p| p.is_dir() && !p.ends_with("cache"))
                     .collect()
             })
             .unwrap_or_default();
         runs.sort();
         runs
     }
+}
+
+/// `t` with its `chapters = [...]` list replaced by `chapters`.
+pub fn set_chapters(t: &str, chapters: &[&str]) -> String {
+    let start = t.find("chapters = [").unwrap();
+    let end = start + t[start..].find(']').unwrap() + 1;
+    let list: Vec<String> = chapters.iter().map(|c| format!("\"{c}\"")).collect();
+    format!(
+        "{}chapters = [{}]{}",
+        &t[..start],
+        list.join(", "),
+        &t[end..]
+    )
 }
 
 pub fn stderr(out: &Output) -> String {

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""PyTorch twins of ex2's conv autoencoder and classifier, timed the way
+`ex2 bench` times them: one epoch over the same first N training images,
+Adam, the book's batch size, a fixed thread count, medians over repeats.
+
+Reads MNIST from the IDX files ex2 uses (raw or .gz). Prints one CSV line
+per measurement: name,median,min,max (images/s).
+"""
+
+import argparse
+import gzip
+import os
+import statistics
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def read_images(data_dir, name):
+    for path in (os.path.join(data_dir, name), os.path.join(data_dir, name + ".gz")):
+        if os.path.exists(path):
+            opener = gzip.open if path.endswith(".gz") else open
+            with opener(path, "rb") as f:
+                raw = f.read()
+            n = int.from_bytes(raw[4:8], "big")
+            return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, 1, 28, 28)
+    raise SystemExit(f"{name} not found in {data_dir} (run `ex2 data fetch`)")
+
+
+def read_labels(data_dir, name):
+    for path in (os.path.join(data_dir, name), os.path.join(data_dir, name + ".gz")):
+        if os.path.exists(path):
+            opener = gzip.open if path.endswith(".gz") else open
+            with opener(path, "rb") as f:
+                raw = f.read()
+            return np.frombuffer(raw, dtype=np.uint8, offset=8).astype(np.int64)
+    raise SystemExit(f"{name} not found in {data_dir}")
+
+
+class Encoder(nn.Module):
+    """src/nn/conv_ae.rs: two 3×3 stride-2 convolutions, then a linear layer to d."""
+
+    def __init__(self, d, c1=32, c2=64):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, c1, 3, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(c1, c2, 3, stride=2, padding=1)
+        self.fc = nn.Linear(c2 * 7 * 7, d)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.conv2(x))
+        return self.fc(x.flatten(1))
+
+
+class Decoder(nn.Module):
+    def __init__(self, d, c1=32, c2=64):
+        super().__init__()
+        self.c2 = c2
+        self.fc = nn.Linear(d, c2 * 7 * 7)
+        self.deconv1 = nn.ConvTranspose2d(c2, c1, 3, stride=2, padding=1, output_padding=1)
+        self.deconv2 = nn.ConvTranspose2d(c1, 1, 3, stride=2, padding=1, output_padding=1)
+
+    def forward(self, z):
+        x = F.relu(self.fc(z)).view(-1, self.c2, 7, 7)
+        x = F.relu(self.deconv1(x))
+        return torch.sigmoid(self.deconv2(x))
+
+
+class Autoencoder(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.encoder = Encoder(d)
+        self.decoder = Decoder(d)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+class Classifier(nn.Module):
+    """src/nn/classifier.rs: the encoder, then hidden(k) + PReLU + 10 outputs."""
+
+    def __init__(self, d, k):
+        super().__init__()
+        self.encoder = Encoder(d)
+        self.hidden = nn.Linear(d, k)
+        self.act = nn.PReLU()
+        self.out = nn.Linear(k, 10)
+
+    def forward(self, x):
+        return self.out(self.act(self.hidden(self.encoder(x))))
+
+
+def epoch_seconds(model, images, labels, batch, seed):
+    """One shuffled epoch of full batches; returns training seconds."""
+    torch.manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    order = torch.randperm(len(images))
+    started = time.perf_counter()
+    for i in range(len(images) // batch):
+        idx = order[i * batch : (i + 1) * batch]
+        x = images[idx]
+        if labels is None:
+            loss = (model(x) - x).abs().mean()
+        else:
+            loss = F.cross_entropy(model(x), labels[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss.item()  # read back every batch, as ex2 does
+    return time.perf_counter() - started
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data-dir", default="data/mnist")
+    p.add_argument("--batches", type=int, default=40)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--latent-dim", type=int, default=12)
+    p.add_argument("--hidden-dim", type=int, default=64)
+    p.add_argument("--flush-denormal", action="store_true")
+    a = p.parse_args()
+
+    torch.set_num_threads(a.threads)
+    if a.flush_denormal:
+        torch.set_flush_denormal(True)
+    n = a.batches * a.batch_size
+    images = torch.from_numpy(read_images(a.data_dir, "train-images-idx3-ubyte")[:n].astype(np.float32) / 255.0)
+    labels = torch.from_numpy(read_labels(a.data_dir, "train-labels-idx1-ubyte")[:n])
+
+    suffix = " (flush denormal)" if a.flush_denormal else ""
+    for name, make, lab in [
+        ("conv AE training", lambda: Autoencoder(a.latent_dim), None),
+        ("classifier training", lambda: Classifier(a.latent_dim, a.hidden_dim), labels),
+    ]:
+        epoch_seconds(make(), images, lab, a.batch_size, 0)  # warm-up
+        rates = [n / epoch_seconds(make(), images, lab, a.batch_size, s) for s in range(1, a.repeats + 1)]
+        print(f"pytorch {name}{suffix},{statistics.median(rates):.1f},{min(rates):.1f},{max(rates):.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+//! `ex2 bench`: training and inference throughput of the book's models on
+//! the selected backend, measured the way the book trains them (the same
+//! loops, batch size and data), repeated, reported as medians. Not a test:
+//! timings on a shared machine are noisy, so they live here.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+
+use crate::backend::{BackendTask, dispatch};
+use crate::cli::{BenchArgs, GlobalArgs};
+use crate::config::Config;
+use crate::data::{Mnist, Split};
+use crate::models::seeded_init;
+use crate::nn::autoencoder::evaluate;
+use crate::nn::classifier::ClassifierConfig;
+use crate::nn::classify::{ClassifierTrainingConfig, train_classifier};
+use crate::nn::conv_ae::ConvAutoencoderConfig;
+use crate::nn::mlp_ae::MlpAutoencoderConfig;
+use crate::nn::train::{ReconstructionTrainingConfig, train_reconstruction};
+use crate::runner::{complete_runs, load_data};
+use crate::store::Manifest;
+use crate::store::atomic::write_atomic;
+
+/// One measured quantity over the repeats.
+struct Measurement {
+    name: String,
+    unit: &'static str,
+    values: Vec<f64>,
+}
+
+impl Measurement {
+    fn sorted(&self) -> Vec<f64> {
+        let mut v = self.values.clone();
+        v.sort_by(f64::total_cmp);
+        v
+    }
+    fn median(&self) -> f64 {
+        let v = self.sorted();
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    }
+}
+
+struct Bench<'a> {
+    config: &'a Config,
+    data: &'a Mnist,
+    args: &'a BenchArgs,
+}
+
+/// Images/s of `train` (which returns the seconds its training took).
+fn repeat(n: usize, images: usize, mut train: impl FnMut(u64) -> Result<f64>) -> Result<Vec<f64>> {
+    // One unmeasured round first: allocator and thread-pool warm-up.
+    train(0)?;
+    (1..=n as u64)
+        .map(|seed| train(seed).map(|s| images as f64 / s))
+        .collect()
+}
+
+impl BackendTask for Bench<'_> {
+    type Output = (String, Vec<Measurement>);
+
+    fn run<B: AutodiffBackend>(
+        self,
+        device: B::Device,
+        device_name: String,
+    ) -> Result<Self::Output> {
+        let profile = &self.config.profile;
+        let c = &self.config.book.chapter;
+        let batch = profile.batch_size;
+        let n_images = (self.args.batches * batch).min(self.data.train.len());
+        let train: Split = self.data.train.truncated(n_images);
+        let tiny_test = self.data.test.truncated(batch);
+        let repeats = self.args.repeats;
+        let mut out = Vec::new();
+
+        let ae_config = ConvAutoencoderConfig::new(c.autoencoder.latent_dim)
+            .with_channels(c.autoencoder.channels);
+        let training = |seed| ReconstructionTrainingConfig::new(1, batch, 1e-3, seed);
+        let conv_run = |seed: u64| -> Result<f64> {
+            let model = seeded_init::<B, _>(&device, seed, || ae_config.init::<B>(&device));
+            let (_, h) = train_reconstruction(
+                "bench conv AE",
+                model,
+                &train.images,
+                &tiny_test.images,
+                &training(seed),
+                &device,
+            )?;
+            Ok(h[0].train_seconds)
+        };
+        eprintln!("bench: conv AE training, {n_images} images × {repeats}");
+        out.push(Measurement {
+            name: format!("conv AE training (batch {batch})"),
+            unit: "images/s",
+            values: repeat(repeats, n_images, conv_run)?,
+        });
+
+        let mlp_config = MlpAutoencoderConfig::new(c.autoencoder.latent_dim)
+            .with_hidden(c.autoencoder.mlp_hidden);
+        eprintln!("bench: fully connected AE training");
+        out.push(Measurement {
+            name: format!("fully connected AE training (batch {batch})"),
+            unit: "images/s",
+            values: repeat(repeats, n_images, |seed| {
+                let model = seeded_init::<B, _>(&device, seed, || mlp_config.init::<B>(&device));
+                let (_, h) = train_reconstruction(
+                    "bench MLP AE",
+                    model,
+                    &train.images,
+                    &tiny_test.images,
+                    &training(seed),
+                    &device,
+                )?;
+                Ok(h[0].train_seconds)
+            })?,
+        });
+
+        let clf_config = ClassifierConfig::new(c.autoencoder.latent_dim, c.classifier.hidden_dim)
+            .with_channels(c.autoencoder.channels);
+        eprintln!("bench: classifier training");
+        out.push(Measurement {
+            name: format!("classifier training (batch {batch})"),
+            unit: "images/s",
+            values: repeat(repeats, n_images, |seed| {
+                let model = seeded_init::<B, _>(&device, seed, || clf_config.init::<B>(&device));
+                let cfg = ClassifierTrainingConfig::new(1, batch, 1e-3, seed);
+                let (_, h) = train_classifier(
+                    "bench classifier",
+                    model,
+                    &train,
+                    &self.data.test.truncated(batch),
+                    &cfg,
+                    &device,
+                )?;
+                Ok(h.last().map_or(f64::NAN, |e| e.elapsed_seconds))
+            })?,
+        });
+
+        // Two trainings at once, as the book's chapters schedule them.
+        eprintln!("bench: two conv AE trainings at the same time");
+        out.push(Measurement {
+            name: "2 concurrent conv AE trainings, together".into(),
+            unit: "images/s",
+            values: repeat(repeats, 2 * n_images, |seed| {
+                let started = Instant::now();
+                std::thread::scope(|s| {
+                    let a = s.spawn(|| conv_run(seed));
+                    let b = s.spawn(|| conv_run(seed + 1000));
+                    a.join().expect("bench thread")?;
+                    b.join().expect("bench thread")
+                })?;
+                Ok(started.elapsed().as_secs_f64())
+            })?,
+        });
+
+        eprintln!("bench: conv AE inference on the test set");
+        let model = ae_config.init::<B>(&device).valid();
+        let test = &self.data.test.images;
+        out.push(Measurement {
+            name: format!("conv AE inference ({} test images)", test.count),
+            unit: "images/s",
+            values: repeat(repeats, test.count, |_| {
+                let started = Instant::now();
+                let _ = evaluate(&model, test, &device);
+                Ok(started.elapsed().as_secs_f64())
+            })?,
+        });
+        Ok((device_name, out))
+    }
+}
+
+pub fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
+    let config = super::load_config(global)?;
+    crate::backend::ensure_compiled(global.backend)?;
+    let data = load_data(&config, global.data_dir.as_deref())?;
+    let (device, results) = dispatch(
+        global.backend,
+        Bench {
+            config: &config,
+            data: &data,
+            args,
+        },
+    )?;
+
+    println!(
+        "ex2 bench: {device}, profile `{}`, {} repeats (+1 warm-up)",
+        config.profile_name, args.repeats
+    );
+    let width = results.iter().map(|m| m.name.len()).max().unwrap_or(0);
+    println!(
+        "{:<width$}  {:>10}  {:>10}  {:>10}  unit",
+        "measurement", "median", "min", "max"
+    );
+    let mut csv = String::from("measurement,unit,median,min,max,values\n");
+    for m in &results {
+        let v = m.sorted();
+        println!(
+            "{:<width$}  {:>10.0}  {:>10.0}  {:>10.0}  {}",
+            m.name,
+            m.median(),
+            v[0],
+            v[v.len() - 1],
+            m.unit
+        );
+        csv += &format!(
+            "\"{}\",{},{:.3},{:.3},{:.3},\"{}\"\n",
+            m.name,
+            m.unit,
+            m.median(),
+            v[0],
+            v[v.len() - 1],
+            m.values
+                .iter()
+                .map(|x| format!("{x:.1}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    let ratio = results[3].median() / results[0].median();
+    println!("two concurrent trainings / one alone: {ratio:.2}×");
+
+    // Where the latest complete run spent its time, per chapter.
+    let runs_dir = config.runs_dir();
+    if let Some(id) = complete_runs(&runs_dir)?.pop() {
+        let path = runs_dir.join(&id).join("manifest.json");
+        let manifest: Manifest = serde_json::from_slice(&std::fs::read(&path)?)
+            .with_context(|| format!("reading {}", path.display()))?;
+        println!(
+            "\nchapter wall times of the latest run ({id}, profile `{}`):",
+            manifest.profile
+        );
+        let mut total = 0.0;
+        for c in &manifest.chapters {
+            println!("  {:<22} {:>8.1} s  {}", c.id, c.wall_seconds, c.status);
+            total += c.wall_seconds;
+        }
+        println!("  {:<22} {:>8.1} s", "all chapters", total);
+    }
+
+    let out = args.csv.clone().unwrap_or_else(|| {
+        runs_dir.join("bench").join(format!(
+            "{}-{}.csv",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+            global.backend.as_str()
+        ))
+    });
+    write_atomic(&out, csv.as_bytes())?;
+    println!("\nwrote {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! The reproducibility contract: `ex2 diff`, the store lock, kill -9, and
+//! training that diverges.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Book, stderr};
+
+/// A hand-made complete run with one chapter's tables, for `diff`.
+fn fake_run(book: &Book, id: &str, sweep: &str, extra_table: bool) {
+    let run = book.path().join("runs").join(id);
+    let tables = run.join("tables/latent");
+    std::fs::create_dir_all(&tables).unwrap();
+    let mut schemas = vec![
+        serde_json::json!({"name": "sweep", "keys": ["d"], "columns": ["d", "test_l1", "note"], "volatile": false}),
+        serde_json::json!({"name": "timing", "keys": ["model"], "columns": ["model", "train_seconds"], "volatile": true}),
+    ];
+    std::fs::write(tables.join("sweep.csv"), sweep).unwrap();
+    std::fs::write(
+        tables.join("timing.csv"),
+        format!("model,train_seconds\nd=2,{}\n", id.len()),
+    )
+    .unwrap();
+    if extra_table {
+        schemas.push(
+            serde_json::json!({"name": "extra", "keys": [], "columns": ["x"], "volatile": false}),
+        );
+        std::fs::write(tables.join("extra.csv"), "x\n1\n").unwrap();
+    }
+    std::fs::write(
+        tables.join("tables.json"),
+        serde_json::to_vec(&schemas).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(run.join("manifest.json"), "{}").unwrap();
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn diff_joins_on_keys_applies_tolerances_and_sets_the_exit_status() {
+    let book = Book::new();
+    fake_run(
+        &book,
+        "run-a",
+        "d,test_l1,note\n2,0.100000,x\n5,0.080000,y\n",
+        false,
+    );
+    // Rows in another order: the join is on `d`, not on the line number.
+    fake_run(
+        &book,
+        "run-b",
+        "d,test_l1,note\n5,0.080000,y\n2,0.100000,x\n",
+        false,
+    );
+    let out = book.ex2(&["diff", "run-a", "run-b"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("agree within tolerance"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("latent/timing"),
+        "volatile tables are named as skipped"
+    );
+
+    fake_run(
+        &book,
+        "run-c",
+        "d,test_l1,note\n2,0.103000,x\n5,0.080000,z\n10,0.070000,w\n",
+        true,
+    );
+    let out = book.ex2(&["diff", "run-a", "run-c"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in [
+        "test_l1",
+        "0.100000",
+        "0.103000",
+        "+0.003000",
+        "d=10",
+        "added",
+        "latent/extra",
+        "note",
+    ] {
+        assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
+    }
+    // Unchanged cells are hidden unless --all.
+    assert!(!text.contains("0.080000"), "{text}");
+    let all = stdout(&book.ex2(&["diff", "run-a", "run-c", "--all"]));
+    assert!(all.contains("0.080000"), "{all}");
+    // Limited to a chapter the runs do not differ in: nothing to report.
+    let out = book.ex2(&["diff", "run-a", "run-c", "--chapter", "theory"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+
+    // A tolerance of 0.005 absorbs the L1 change, not the added parts.
+    let out = book.ex2(&[
+        "diff",
+        "run-a",
+        "run-c",
+        "--tol-abs",
+        "0.005",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let rows = json["rows"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["column"] != "test_l1"), "{json}");
+    assert!(rows.iter().any(|r| r["change"] == "added"), "{json}");
+
+    // Other formats, and `latest`/`previous` (ids sort by time; here by name).
+    let csv = stdout(&book.ex2(&["diff", "previous", "latest", "--format", "csv"]));
+    assert!(
+        csv.starts_with("table,key,column,a,b,delta,rel_delta,change\n"),
+        "{csv}"
+    );
+    let md = stdout(&book.ex2(&["diff", "run-a", "run-c", "--format", "markdown"]));
+    assert!(md.contains("| table | key |"), "{md}");
+
+    // Per-column tolerance from book.toml.
+    let tolerant =
+        Book::with_toml(|t| t + "\n[diff]\ntolerance.\"latent/sweep.test_l1\" = { abs = 0.01 }\n");
+    fake_run(&tolerant, "run-a", "d,test_l1,note\n2,0.100000,x\n", false);
+    fake_run(&tolerant, "run-b", "d,test_l1,note\n2,0.105000,x\n", false);
+    let out = tolerant.ex2(&["diff", "run-a", "run-b"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+
+    // Errors: exit 2 with a message naming the run.
+    let out = book.ex2(&["diff", "run-a", "no-such-run"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no-such-run") && stderr(&out).contains("run-a"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn diff_of_runs_with_different_keys_reports_instead_of_crashing() {
+    let book = Book::new();
+    fake_run(&book, "run-a", "d,test_l1,note\n2,0.1,x\n", false);
+    fake_run(&book, "run-b", "d,test_l1,note\n2,0.1,x\n", false);
+    let schema = book.path().join("runs/run-b/tables/latent/tables.json");
+    let text = std::fs::read_to_string(&schema)
+        .unwrap()
+        .replace("[\"d\"]", "[\"note\"]");
+    std::fs::write(&schema, text).unwrap();
+    let out = book.ex2(&["diff", "run-a", "run-b"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("(key columns)"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_second_process_on_the_same_store_waits_then_errors_without_touching_it() {
+    let book = Book::with_chapters(&["theory"], |t| t);
+    // Hold the lock as another ex2 would.
+    std::fs::create_dir_all(book.path().join("runs")).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(book.path().join("runs/.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let out = book.ex2(&["build-report", "--lock-wait", "1"]);
+    assert_ne!(out.status.code(), Some(0));
+    let e = stderr(&out);
+    assert!(
+        e.contains("another ex2 process") && e.contains("waiting"),
+        "{e}"
+    );
+    assert!(book.runs().is_empty(), "no run was started");
+    lock.unlock().unwrap();
+    let out = book.ex2(&["build-report"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+fn complete_cache_entries(cache: &Path) -> Vec<String> {
+    std::fs::read_dir(cache)
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.join("model.mpk").is_file())
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn kill_9_mid_training_loses_at_most_the_model_in_training() {
+    let book = Book::with_chapters(&["autoencoder"], |t| t);
+    let mut child = book.spawn(&["build-report"]);
+    // Wait until the first model is stored, then kill while the others train.
+    let cache = book.path().join("runs/cache");
+    let started = Instant::now();
+    while complete_cache_entries(&cache).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "no model was stored"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("ex2 ended before the kill: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let stored = complete_cache_entries(&cache);
+    assert!(!stored.is_empty());
+    // The interrupted run is not complete, so nothing takes it for one.
+    for run in book.runs() {
+        assert!(
+            !run.join("manifest.json").exists(),
+            "{} looks complete",
+            run.display()
+        );
+    }
+    // Re-run: the stored models are reused, the rest trained; the book is whole.
+    let out = book.ex2(&["build-report"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = book.runs().pop().unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let hits: Vec<&str> = manifest["model_cache"]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    for key in &stored {
+        assert!(
+            hits.contains(&key.as_str()),
+            "{key} was retrained: {manifest}"
+        );
+    }
+
+    // `chapter --force` retrains what the chapter uses, under the same keys.
+    let out = book.ex2(&["chapter", "autoencoder", "--force"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = book.runs().pop().unwrap();
+    let forced: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    assert!(
+        forced["model_cache"]["hits"].as_array().unwrap().is_empty(),
+        "{forced}"
+    );
+    let misses = forced["model_cache"]["misses"].as_array().unwrap();
+    for key in &stored {
+        assert!(
+            misses.iter().any(|m| m == key.as_str()),
+            "{key} not retrained: {forced}"
+        );
+    }
+    assert_eq!(
+        complete_cache_entries(&cache).len(),
+        misses.len(),
+        "replaced, not duplicated"
+    );
+}
+
+#[test]
+fn diverging_training_fails_its_chapter_and_the_book_still_builds() {
+    let book = Book::with_chapters(&["classifier", "theory"], |t| {
+        t.replace(
+                "[chapter.classifier]\nhidden-dim = 64          # width of the two-layer MLP head\nlearning-rate = 1e-3",
+                "[chapter.classifier]\nhidden-dim = 64\nlearning-rate = 1e30",
+            )
+    });
+    let out = book.ex2(&["build-report"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let e = stderr(&out);
+    assert!(e.contains("diverged") && e.contains("epoch"), "{e}");
+    let pdf = common::pdf_text(&book.path().join("ex2.pdf"));
+    assert!(
+        pdf.contains("Theory, Checked Numerically"),
+        "the other chapter is in the book"
+    );
+    assert!(
+        pdf.contains("diverged"),
+        "the book says why the chapter is missing"
+    );
+}
