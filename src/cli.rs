@@ -42,6 +42,10 @@ pub struct GlobalArgs {
     /// (repeatable; validated like the file, recorded in the manifest).
     #[arg(long, global = true, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Run every chapter with this many seeds; tables report the mean and a
+    /// `<column>_std` deviation (default: the profile's `seeds`, 1).
+    #[arg(long, global = true, value_name = "N")]
+    pub seeds: Option<usize>,
     /// Seconds to wait for another ex2 process using the same runs directory.
     #[arg(long, global = true, default_value_t = 3600, value_name = "SECONDS")]
     pub lock_wait: u64,
@@ -99,6 +103,10 @@ pub struct DiffArgs {
     /// Relative tolerance for numbers (overrides [diff] tol-rel).
     #[arg(long)]
     pub tol_rel: Option<f64>,
+    /// For multi-seed runs: also accept differences within k·√(σa² + σb²),
+    /// σ from the `<column>_std` columns.
+    #[arg(long, value_name = "K")]
+    pub tol_sigma: Option<f64>,
     /// Also compare volatile tables (wall times), skipped by default.
     #[arg(long)]
     pub include_volatile: bool,

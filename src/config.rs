@@ -122,6 +122,13 @@ pub struct Profile {
     /// Training images for logistic regression and naive Bayes.
     #[serde(default = "default_linear_train_size")]
     pub linear_train_size: usize,
+    /// Seeds each chapter runs with; tables report means and deviations.
+    #[serde(default = "default_seeds")]
+    pub seeds: usize,
+}
+
+fn default_seeds() -> usize {
+    1
 }
 
 fn default_svm_train_size() -> usize {
@@ -645,6 +652,7 @@ fn positive(key: &str, value: usize) -> Result<(), String> {
 impl Profile {
     fn validate(&self, name: &str) -> Result<(), String> {
         let key = |k: &str| format!("profile.{name}.{k}");
+        positive(&key("seeds"), self.seeds)?;
         positive(&key("train-size"), self.train_size)?;
         positive(&key("test-size"), self.test_size)?;
         positive(&key("epochs"), self.epochs)?;

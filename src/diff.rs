@@ -35,6 +35,9 @@ impl Tolerance {
 pub struct Tolerances {
     pub default: Tolerance,
     pub specific: BTreeMap<String, Tolerance>,
+    /// Multi-seed runs: a difference within k·√(σa² + σb²) of the
+    /// `<column>_std` columns is within tolerance too (`--tol-sigma k`).
+    pub sigma: Option<f64>,
 }
 
 impl Tolerances {
@@ -287,10 +290,33 @@ pub fn diff_runs(
         for key in keys {
             match (rows_a.get(key), rows_b.get(key)) {
                 (Some(ra), Some(rb)) => {
+                    let num = |r: &BTreeMap<String, Option<String>>, c: &str| {
+                        r.get(c)
+                            .cloned()
+                            .flatten()
+                            .and_then(|v| v.parse::<f64>().ok())
+                    };
                     for c in &shared {
+                        let std_column = format!("{c}_std");
+                        if tolerances.sigma.is_some()
+                            && c.strip_suffix("_std")
+                                .is_some_and(|base| cols_a.contains(&base.to_string()))
+                        {
+                            continue; // the spread is the tolerance, not a result
+                        }
                         let (va, vb) = (ra[*c].clone(), rb[*c].clone());
-                        let (change, abs_delta, rel_delta) =
+                        let (mut change, abs_delta, rel_delta) =
                             compare_cell(&va, &vb, tolerances.of(name, c));
+                        if let (Some(k), Change::Changed, Some(d), Some(sa), Some(sb)) = (
+                            tolerances.sigma,
+                            change,
+                            abs_delta,
+                            num(ra, &std_column),
+                            num(rb, &std_column),
+                        ) && d.abs() <= k * (sa * sa + sb * sb).sqrt()
+                        {
+                            change = Change::Within;
+                        }
                         rows.push(DiffRow {
                             table: name.clone(),
                             key: key.clone(),

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::backend::{BackendKind, BackendTask, dispatch};
-use crate::chapters::{ChapterId, Ctx, run_chapter};
+use crate::chapters::{ChapterId, Ctx, run_chapter, seeds};
 use crate::config::{Config, DatasetSource};
 use crate::data::{self, Mnist};
 use crate::error::Ex2Error;
@@ -150,7 +150,7 @@ impl BackendTask for BookTask<'_> {
                 }
                 None => {
                     eprintln!("{id}: running");
-                    match run_chapter(id, &ctx) {
+                    match run_seeds(id, &ctx) {
                         Ok(output) => {
                             let stored = self.run.store_chapter(id, &output)?;
                             let secs = started.elapsed().as_secs_f64();
@@ -193,6 +193,33 @@ impl BackendTask for BookTask<'_> {
             cache: artifacts.stats(),
         })
     }
+}
+
+/// Runs a chapter once per seed of the profile (`--seeds`) and folds the
+/// outputs into means and deviations (see `chapters::seeds`).
+fn run_seeds<B: burn::tensor::backend::AutodiffBackend>(
+    id: ChapterId,
+    ctx: &Ctx<B>,
+) -> Result<crate::chapters::ChapterOutput> {
+    let n = ctx.config.profile.seeds.max(1);
+    let mut outputs = vec![run_chapter(id, ctx)?];
+    for i in 1..n {
+        let mut config = ctx.config.clone();
+        config.book.build.seed = seeds::repetition_seed(ctx.config.book.build.seed, i);
+        eprintln!(
+            "{id}: seed {} of {n} (base seed {})",
+            i + 1,
+            config.book.build.seed
+        );
+        let repeat = Ctx::<B> {
+            device: ctx.device.clone(),
+            config: &config,
+            data: ctx.data,
+            artifacts: ctx.artifacts,
+        };
+        outputs.push(run_chapter(id, &repeat)?);
+    }
+    seeds::aggregate(outputs)
 }
 
 /// A hash of the configuration a chapter ran with: its own `[chapter.*]`

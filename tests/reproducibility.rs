@@ -148,6 +148,44 @@ fn diff_joins_on_keys_applies_tolerances_and_sets_the_exit_status() {
 }
 
 #[test]
+fn diff_tol_sigma_uses_the_seed_spread() {
+    let book = Book::new();
+    for (id, l1) in [("run-a", "0.100000"), ("run-b", "0.115000")] {
+        let tables = book.path().join("runs").join(id).join("tables/latent");
+        std::fs::create_dir_all(&tables).unwrap();
+        std::fs::write(
+            tables.join("tables.json"),
+            r#"[{"name": "sweep", "keys": ["d"], "columns": ["d", "test_l1", "test_l1_std"], "volatile": false}]"#,
+        )
+        .unwrap();
+        std::fs::write(
+            tables.join("sweep.csv"),
+            format!("d,test_l1,test_l1_std\n2,{l1},0.010000\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            book.path().join("runs").join(id).join("manifest.json"),
+            "{}",
+        )
+        .unwrap();
+    }
+    // |Δ| = 0.015 ≤ 2·√(0.01² + 0.01²) = 0.028, but > 1·0.014.
+    assert_eq!(book.ex2(&["diff", "run-a", "run-b"]).status.code(), Some(1));
+    assert_eq!(
+        book.ex2(&["diff", "run-a", "run-b", "--tol-sigma", "2"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        book.ex2(&["diff", "run-a", "run-b", "--tol-sigma", "1"])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
 fn diff_of_runs_with_different_keys_reports_instead_of_crashing() {
     let book = Book::new();
     fake_run(&book, "run-a", "d,test_l1,note\n2,0.1,x\n", false);
@@ -291,4 +329,42 @@ fn diverging_training_fails_its_chapter_and_the_book_still_builds() {
         pdf.contains("diverged"),
         "the book says why the chapter is missing"
     );
+}
+
+#[test]
+fn several_seeds_report_means_and_deviations() {
+    let book = Book::with_chapters(&["classifier", "theory"], |t| t);
+    let out = book.ex2(&["--seeds", "2", "build-report"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = book.runs().pop().unwrap();
+    let history = std::fs::read_to_string(run.join("tables/classifier/history.csv")).unwrap();
+    let header = history.lines().next().unwrap();
+    assert!(
+        header.contains("test_accuracy,test_accuracy_std"),
+        "{header}"
+    );
+    // The two seeds trained different models: some deviation is not zero.
+    let std_column = header
+        .split(',')
+        .position(|c| c == "test_accuracy_std")
+        .unwrap();
+    assert!(
+        history
+            .lines()
+            .skip(1)
+            .any(|l| l.split(',').nth(std_column) != Some("0.000000")),
+        "{history}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["profile_config"]["seeds"], 2);
+    let seeds = manifest["chapters"][0]["seeds"].as_object().unwrap();
+    assert!(seeds.keys().any(|k| k.starts_with("seed2/")), "{seeds:?}");
+    let text = common::pdf_text(&book.path().join("ex2.pdf"));
+    assert!(text.contains("2 seeds"), "the book says how many seeds");
+    // A run compared with itself under --tol-sigma: the deviations are not compared.
+    let out = book.ex2(&["diff", "latest", "latest", "--tol-sigma", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = book.ex2(&["--seeds", "0", "list"]);
+    assert_eq!(out.status.code(), Some(2));
 }

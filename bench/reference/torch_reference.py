@@ -19,25 +19,22 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def read_images(data_dir, name):
+def read_idx(data_dir, name, header):
+    """The bytes after the header of an IDX file, raw or gzipped."""
     for path in (os.path.join(data_dir, name), os.path.join(data_dir, name + ".gz")):
         if os.path.exists(path):
             opener = gzip.open if path.endswith(".gz") else open
             with opener(path, "rb") as f:
-                raw = f.read()
-            n = int.from_bytes(raw[4:8], "big")
-            return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, 1, 28, 28)
+                return f.read()[header:]
     raise SystemExit(f"{name} not found in {data_dir} (run `ex2 data fetch`)")
 
 
+def read_images(data_dir, name):
+    return np.frombuffer(read_idx(data_dir, name, 16), dtype=np.uint8).reshape(-1, 1, 28, 28)
+
+
 def read_labels(data_dir, name):
-    for path in (os.path.join(data_dir, name), os.path.join(data_dir, name + ".gz")):
-        if os.path.exists(path):
-            opener = gzip.open if path.endswith(".gz") else open
-            with opener(path, "rb") as f:
-                raw = f.read()
-            return np.frombuffer(raw, dtype=np.uint8, offset=8).astype(np.int64)
-    raise SystemExit(f"{name} not found in {data_dir}")
+    return np.frombuffer(read_idx(data_dir, name, 8), dtype=np.uint8).astype(np.int64)
 
 
 class Encoder(nn.Module):

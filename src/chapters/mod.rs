@@ -9,6 +9,7 @@ pub mod classifier_decoding;
 pub mod denoising;
 pub mod few_shot;
 pub mod latent;
+pub mod seeds;
 pub mod theory;
 pub mod transfer;
 

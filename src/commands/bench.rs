@@ -14,7 +14,7 @@ use crate::cli::{BenchArgs, GlobalArgs};
 use crate::config::Config;
 use crate::data::{Mnist, Split};
 use crate::models::seeded_init;
-use crate::nn::autoencoder::evaluate;
+use crate::nn::autoencoder::{Autoencoder, evaluate};
 use crate::nn::classifier::ClassifierConfig;
 use crate::nn::classify::{ClassifierTrainingConfig, train_classifier};
 use crate::nn::conv_ae::ConvAutoencoderConfig;
@@ -54,6 +54,23 @@ struct Bench<'a> {
     args: &'a BenchArgs,
 }
 
+/// Seconds one epoch of `train_reconstruction` takes for `model`.
+fn reconstruction_seconds<B, M>(
+    model: M,
+    train: &Split,
+    test: &Split,
+    config: &ReconstructionTrainingConfig,
+    device: &B::Device,
+) -> Result<f64>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B> + Autoencoder<B>,
+    M::InnerModule: Autoencoder<B::InnerBackend>,
+{
+    let (_, h) = train_reconstruction("bench", model, &train.images, &test.images, config, device)?;
+    Ok(h[0].train_seconds)
+}
+
 /// Images/s of `train` (which returns the seconds its training took).
 fn repeat(n: usize, images: usize, mut train: impl FnMut(u64) -> Result<f64>) -> Result<Vec<f64>> {
     // One unmeasured round first: allocator and thread-pool warm-up.
@@ -85,15 +102,7 @@ impl BackendTask for Bench<'_> {
         let training = |seed| ReconstructionTrainingConfig::new(1, batch, 1e-3, seed);
         let conv_run = |seed: u64| -> Result<f64> {
             let model = seeded_init::<B, _>(&device, seed, || ae_config.init::<B>(&device));
-            let (_, h) = train_reconstruction(
-                "bench conv AE",
-                model,
-                &train.images,
-                &tiny_test.images,
-                &training(seed),
-                &device,
-            )?;
-            Ok(h[0].train_seconds)
+            reconstruction_seconds(model, &train, &tiny_test, &training(seed), &device)
         };
         eprintln!("bench: conv AE training, {n_images} images × {repeats}");
         out.push(Measurement {
@@ -110,15 +119,7 @@ impl BackendTask for Bench<'_> {
             unit: "images/s",
             values: repeat(repeats, n_images, |seed| {
                 let model = seeded_init::<B, _>(&device, seed, || mlp_config.init::<B>(&device));
-                let (_, h) = train_reconstruction(
-                    "bench MLP AE",
-                    model,
-                    &train.images,
-                    &tiny_test.images,
-                    &training(seed),
-                    &device,
-                )?;
-                Ok(h[0].train_seconds)
+                reconstruction_seconds(model, &train, &tiny_test, &training(seed), &device)
             })?,
         });
 
@@ -131,14 +132,8 @@ impl BackendTask for Bench<'_> {
             values: repeat(repeats, n_images, |seed| {
                 let model = seeded_init::<B, _>(&device, seed, || clf_config.init::<B>(&device));
                 let cfg = ClassifierTrainingConfig::new(1, batch, 1e-3, seed);
-                let (_, h) = train_classifier(
-                    "bench classifier",
-                    model,
-                    &train,
-                    &self.data.test.truncated(batch),
-                    &cfg,
-                    &device,
-                )?;
+                let (_, h) =
+                    train_classifier("bench classifier", model, &train, &tiny_test, &cfg, &device)?;
                 Ok(h.last().map_or(f64::NAN, |e| e.elapsed_seconds))
             })?,
         });

@@ -61,8 +61,13 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> Result<bool> {
             rel: args.tol_rel.unwrap_or(section.tol_rel),
         },
         specific: section.tolerance.clone(),
+        sigma: args.tol_sigma,
     };
-    for (flag, v) in [("--tol-abs", args.tol_abs), ("--tol-rel", args.tol_rel)] {
+    for (flag, v) in [
+        ("--tol-abs", args.tol_abs),
+        ("--tol-rel", args.tol_rel),
+        ("--tol-sigma", args.tol_sigma),
+    ] {
         if let Some(v) = v.filter(|v| !(v.is_finite() && *v >= 0.0)) {
             bail!("{flag} must be a number ≥ 0 (got {v})");
         }

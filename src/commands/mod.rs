@@ -13,9 +13,16 @@ use crate::cli::GlobalArgs;
 use crate::config::Config;
 
 pub fn load_config(global: &GlobalArgs) -> Result<Config> {
-    Ok(Config::load_with(
-        &global.book,
-        global.profile.as_deref(),
-        &global.set,
-    )?)
+    let mut config = Config::load_with(&global.book, global.profile.as_deref(), &global.set)?;
+    if let Some(n) = global.seeds {
+        if n == 0 {
+            return Err(crate::error::Ex2Error::Config {
+                file: global.book.clone(),
+                message: "--seeds must be at least 1 (got 0)".into(),
+            }
+            .into());
+        }
+        config.profile.seeds = n;
+    }
+    Ok(config)
 }

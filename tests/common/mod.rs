@@ -53,30 +53,27 @@ impl Book {
         self.dir.path()
     }
 
-    /// Runs `ex2 --book <this>/book.toml --profile smoke <args>`.
-    pub fn ex2(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_ex2"))
-            .arg("--book")
+    /// `ex2 --book <this>/book.toml --profile smoke <args>`, not started.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ex2"));
+        c.arg("--book")
             .arg(self.path().join("book.toml"))
             .args(["--profile", "smoke", "--out"])
             .arg(self.path().join("ex2.pdf"))
             .args(args)
             .current_dir(self.path())
-            .env("RAYON_NUM_THREADS", "2")
-            .output()
-            .expect("running ex2")
+            .env("RAYON_NUM_THREADS", "2");
+        c
+    }
+
+    /// Runs `ex2 --book <this>/book.toml --profile smoke <args>`.
+    pub fn ex2(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("running ex2")
     }
 
     /// `ex2 <args>` started in the background (for kill and lock tests).
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
-        Command::new(env!("CARGO_BIN_EXE_ex2"))
-            .arg("--book")
-            .arg(self.path().join("book.toml"))
-            .args(["--profile", "smoke", "--out"])
-            .arg(self.path().join("ex2.pdf"))
-            .args(args)
-            .current_dir(self.path())
-            .env("RAYON_NUM_THREADS", "2")
+        self.command(args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
