@@ -114,10 +114,12 @@ impl DiffReport {
 /// A run's tables: `chapter/table` → (schema, rows as strings keyed by the
 /// key columns' values).
 struct RunTables {
-    tables: BTreeMap<String, (TableSchema, Rows)>,
+    tables: BTreeMap<String, (TableSchema, Rows, Vec<String>)>,
 }
 
-/// Rows of a table by their key; each row maps column → cell.
+/// Rows of a table by their key; each row maps column → cell. (The keys in
+/// file order travel beside it, so output follows the table, not the
+/// alphabet: d=2, 5, 10 rather than d=10, 2, 5.)
 type Rows = BTreeMap<String, BTreeMap<String, Option<String>>>;
 
 fn read_csv(path: &Path) -> Result<DataFrame> {
@@ -157,6 +159,7 @@ fn load_run(run: &Path) -> Result<RunTables> {
         for schema in schemas {
             let frame = read_csv(&dir.join(format!("{}.csv", schema.name)))?;
             let mut rows = BTreeMap::new();
+            let mut order = Vec::new();
             let columns: Vec<&Column> = frame.columns().iter().collect();
             for i in 0..frame.height() {
                 let mut row = BTreeMap::new();
@@ -175,9 +178,10 @@ fn load_run(run: &Path) -> Result<RunTables> {
                 } else {
                     key
                 };
+                order.push(key.clone());
                 rows.insert(key, row);
             }
-            tables.insert(format!("{chapter}/{}", schema.name), (schema, rows));
+            tables.insert(format!("{chapter}/{}", schema.name), (schema, rows, order));
         }
     }
     Ok(RunTables { tables })
@@ -237,12 +241,12 @@ pub fn diff_runs(
     };
     for name in names {
         let (sa, sb) = (ta.tables.get(name), tb.tables.get(name));
-        let volatile = sa.or(sb).is_some_and(|(s, _)| s.volatile);
+        let volatile = sa.or(sb).is_some_and(|(s, _, _)| s.volatile);
         if volatile && !include_volatile {
             skipped.push(name.clone());
             continue;
         }
-        let ((schema_a, rows_a), (schema_b, rows_b)) = match (sa, sb) {
+        let ((schema_a, rows_a, order_a), (schema_b, rows_b, order_b)) = match (sa, sb) {
             (Some(x), Some(y)) => (x, y),
             (Some(_), None) => {
                 rows.push(whole(name, Change::Removed, Some("table".into()), None));
@@ -286,7 +290,12 @@ pub fn diff_runs(
             .iter()
             .filter(|c| cols_b.contains(c) && !schema_a.keys.contains(c))
             .collect();
-        let keys: BTreeSet<&String> = rows_a.keys().chain(rows_b.keys()).collect();
+        let mut seen = BTreeSet::new();
+        let keys: Vec<&String> = order_a
+            .iter()
+            .chain(order_b.iter())
+            .filter(|k| seen.insert(*k))
+            .collect();
         for key in keys {
             match (rows_a.get(key), rows_b.get(key)) {
                 (Some(ra), Some(rb)) => {

@@ -300,6 +300,7 @@ fn copy_chapter(from_run: &Path, to: &Run, id: ChapterId) -> Result<()> {
 pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
     let started = chrono::Utc::now();
     crate::backend::ensure_compiled(opts.backend)?;
+    let sources = report::BookSources::load(config)?;
     let data = load_data(config, opts.data_dir.as_deref())?;
     eprintln!(
         "profile `{}`: {} training and {} test images from {}",
@@ -351,13 +352,9 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
 
     // Render before the manifest lands: a run whose book cannot be built
     // does not count as complete.
-    let source = report::render_book(config, &computed.views, &manifest)?;
+    let source = report::render_book(config, &sources, &computed.views, &manifest)?;
     write_atomic(&run.dir.join("book.typ"), source.as_bytes())?;
-    let references = config.root.join(report::REFERENCES);
-    let mut files = vec![(
-        "references.yml".to_string(),
-        std::fs::read(&references).with_context(|| format!("reading {}", references.display()))?,
-    )];
+    let mut files = vec![("references.yml".to_string(), sources.references.clone())];
     for id in &config.book.book.chapters {
         let dir = run.figures_dir(*id);
         if let Ok(entries) = std::fs::read_dir(&dir) {

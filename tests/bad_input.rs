@@ -104,3 +104,19 @@ fn negative_noise_and_empty_lists_name_their_key() {
     assert!(stderr(&out).contains("shares no d"), "{}", stderr(&out));
     assert!(book.runs().is_empty());
 }
+
+#[test]
+fn a_broken_template_fails_before_anything_trains() {
+    let book = Book::new();
+    std::fs::write(
+        book.path().join("chapters/latent.typ.j2"),
+        "{% if facts.x %}never closed\n",
+    )
+    .unwrap();
+    let out = book.ex2(&["build-report"]);
+    assert_ne!(out.status.code(), Some(0));
+    let e = stderr(&out);
+    assert!(e.contains("chapters/latent.typ.j2"), "{e}");
+    assert!(!e.contains("autoencoder: running"), "nothing ran: {e}");
+    assert!(book.runs().is_empty());
+}

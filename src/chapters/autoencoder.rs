@@ -7,6 +7,7 @@ use burn::tensor::backend::AutodiffBackend;
 
 use polars::prelude::Column;
 
+use super::final_test_error;
 use super::{ChapterOutput, Ctx, Figure};
 use crate::models;
 use crate::nn::autoencoder::{Autoencoder, evaluate};
@@ -93,7 +94,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let device = &ctx.device;
     let model = main.model.valid();
     let train_err = evaluate(&model, &train_set.images, device);
-    let test_err = evaluate(&model, &test_set.images, device);
+    let test_err = final_test_error(&main.history);
     let last = main.history.last().expect("at least one epoch");
     let params = main.model.num_params();
 
@@ -123,7 +124,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         out.tables
             .push(history_table("control_history", &c.history)?);
         let cm = c.model.valid();
-        let ce = evaluate(&cm, &test_set.images, device);
+        let ce = final_test_error(&c.history);
         let cte = evaluate(&cm, &train_set.images, device);
         summary_models.push("conv AE, plain L1".into());
         summary_params.push(params as u64);
@@ -145,7 +146,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     }
     // The fully connected AE, same loss and budget.
     let mlp_model = mlp.model.valid();
-    let mlp_test = evaluate(&mlp_model, &test_set.images, device);
+    let mlp_test = final_test_error(&mlp.history);
     let mlp_train = evaluate(&mlp_model, &train_set.images, device);
     let mlp_params = mlp.model.num_params();
     // The layer sizes are in the text; the name stays short for the tables.

@@ -8,10 +8,11 @@ use burn::tensor::backend::AutodiffBackend;
 use polars::prelude::Column;
 use serde::Serialize;
 
+use super::final_test_error;
 use super::{ChapterOutput, Ctx, Figure};
 use crate::ml::embedding::embedding_stats;
 use crate::models;
-use crate::nn::autoencoder::{Autoencoder, evaluate};
+use crate::nn::autoencoder::Autoencoder;
 use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, SIDE};
 use crate::nn::train::{ReconstructionTrainingConfig, train_reconstruction};
 use crate::plot::digit_grid_png;
@@ -80,8 +81,8 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let test = &ctx.data.test;
     let ae_model = ae.model.valid();
     let dec_model = decoded.model.valid();
-    let ae_err = evaluate(&ae_model, &test.images, device);
-    let dec_err = evaluate(&dec_model, &test.images, device);
+    let ae_err = final_test_error(&ae.history);
+    let dec_err = final_test_error(&decoded.history);
     out.tables.push(Table::new(
         "reconstruction",
         &["model"],

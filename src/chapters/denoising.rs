@@ -7,6 +7,7 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use polars::prelude::Column;
 
+use super::final_test_error;
 use super::{ChapterOutput, Ctx, Figure, parallel};
 use crate::data::noise::noisy_images;
 use crate::data::{Images, Split};
@@ -14,7 +15,7 @@ use crate::ml::baselines::{Features, Model, Settings, fit_predict, standardise};
 use crate::ml::confusion::confusion_counts;
 use crate::ml::tsne::tsne_2d;
 use crate::models::{self, TrainedAe};
-use crate::nn::autoencoder::{Autoencoder, evaluate, evaluate_against, image_error};
+use crate::nn::autoencoder::{Autoencoder, evaluate_against, image_error};
 use crate::nn::classify::embed;
 use crate::nn::conv_ae::SIDE;
 use crate::plot::{Panel, digit_grid_png, scatter_svg};
@@ -88,7 +89,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let (mut col_f, mut col_method, mut col_l1, mut col_mse) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut levels = Vec::new();
-    let ae_clean = evaluate(&ae_model, &test.images, device);
+    let ae_clean = final_test_error(&ae.history);
     for (&f, dae) in section.noise_factors.iter().zip(daes) {
         let seed = ctx.seed(&format!("denoising/noise-{}", level_name(f)));
         out.seeds.insert(format!("noise-{}", level_name(f)), seed);
@@ -97,7 +98,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         let input = image_error(&noisy, &test.images);
         let by_ae = evaluate_against(&ae_model, &noisy, &test.images, device);
         let by_dae = evaluate_against(&dae_model, &noisy, &test.images, device);
-        let dae_clean = evaluate(&dae_model, &test.images, device);
+        let dae_clean = final_test_error(&dae.history);
         for (method, e) in [
             ("noisy input", input),
             ("autoencoder", by_ae),

@@ -10,13 +10,14 @@ use polars::prelude::Column;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use super::final_test_error;
 use super::{ChapterOutput, Ctx, Figure};
 use crate::data::{Images, Split};
 use crate::ml::latent::{
     interpolate_codes, mean_pairwise_distance, off_diagonal_correlation, sample_class_gaussian,
 };
 use crate::models::{self, AutoencoderSpec, TrainedAe};
-use crate::nn::autoencoder::{Autoencoder, evaluate};
+use crate::nn::autoencoder::Autoencoder;
 use crate::nn::classify::embed;
 use crate::nn::code_classifier::{CodeClassifierTraining, fit_code_classifier};
 use crate::nn::conv_ae::{ConvAutoencoderConfig, SIDE};
@@ -171,7 +172,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     for &d in &section.dims {
         let a = sweep_model(d);
         let model = a.model.valid();
-        let err = evaluate(&model, &test.images, device);
+        let err = final_test_error(&a.history);
         let (codes, dim) = model.encode_images(&test.images, device);
         let (max_corr, mean_corr) = off_diagonal_correlation(&codes, dim);
         rows.push((d, a.model.num_params(), err, max_corr, mean_corr));
@@ -462,7 +463,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         generations.push(Generation {
             label,
             training_images: n,
-            test_l1: evaluate(&model, &test.images, device).l1,
+            test_l1: final_test_error(&artifact.history).l1,
             digits,
         });
     }

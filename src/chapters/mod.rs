@@ -180,6 +180,19 @@ impl<B: AutodiffBackend> Ctx<'_, B> {
     }
 }
 
+/// The test error after the last epoch, as the training loop measured it on
+/// the profile's test images: what `evaluate` gives for the stored model,
+/// without another pass over the test set (a cached chapter re-renders fast).
+pub fn final_test_error(
+    history: &[crate::nn::train::EpochRecord],
+) -> crate::nn::autoencoder::ReconstructionError {
+    let last = history.last().expect("training records at least one epoch");
+    crate::nn::autoencoder::ReconstructionError {
+        l1: last.test_l1,
+        mse: last.test_mse,
+    }
+}
+
 pub fn derive_seed(base: u64, experiment: &str) -> u64 {
     let mut h = Sha256::new();
     h.update(base.to_le_bytes());

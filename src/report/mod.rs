@@ -4,7 +4,7 @@
 pub mod filters;
 pub mod typst;
 
-use std::path::Path;
+use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use minijinja::value::Serde;
@@ -38,7 +38,44 @@ struct RenderedChapter {
     failed: Option<String>,
 }
 
-fn environment(root: &Path) -> Environment<'static> {
+/// The book's templates and bibliography, read (and parsed) when a build
+/// starts: a broken template fails before any training, and editing the
+/// files during a long run does not change the book it renders.
+#[derive(Debug, Clone)]
+pub struct BookSources {
+    templates: BTreeMap<String, String>,
+    pub references: Vec<u8>,
+}
+
+impl BookSources {
+    pub fn load(config: &Config) -> Result<Self> {
+        let mut names = vec![BOOK_TEMPLATE.to_string()];
+        names.extend(config.book.book.chapters.iter().map(|id| id.template()));
+        let mut templates = BTreeMap::new();
+        for name in names {
+            let path = config.root.join(&name);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading the template {}", path.display()))?;
+            templates.insert(name, text);
+        }
+        let references = config.root.join(REFERENCES);
+        let references = std::fs::read(&references)
+            .with_context(|| format!("reading {}", references.display()))?;
+        let sources = Self {
+            templates,
+            references,
+        };
+        // Parse every template now: a syntax error names its file and line.
+        let env = environment(&sources);
+        for name in sources.templates.keys() {
+            env.get_template(name)
+                .map_err(|e| anyhow::anyhow!("template {name}: {e:#}"))?;
+        }
+        Ok(sources)
+    }
+}
+
+fn environment(sources: &BookSources) -> Environment<'static> {
     let mut env = Environment::new();
     // Typst is not HTML: never HTML-escape. Text is escaped with `| typst`.
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
@@ -50,15 +87,8 @@ fn environment(root: &Path) -> Environment<'static> {
             .build()
             .expect("default delimiters are valid"),
     );
-    let root = root.to_path_buf();
-    env.set_loader(move |name| match std::fs::read_to_string(root.join(name)) {
-        Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(minijinja::Error::new(
-            minijinja::ErrorKind::InvalidOperation,
-            format!("cannot read template {name}: {e}"),
-        )),
-    });
+    let templates = sources.templates.clone();
+    env.set_loader(move |name| Ok(templates.get(name).cloned()));
     env.add_filter("typst", |s: String| filters::typst_escape(&s));
     env.add_filter("tstr", |s: String| filters::typst_string(&s));
     env.add_filter("num", filters::num);
@@ -72,10 +102,11 @@ fn environment(root: &Path) -> Environment<'static> {
 /// Renders the whole book to Typst source.
 pub fn render_book(
     config: &Config,
+    sources: &BookSources,
     chapters: &[ChapterView],
     manifest: &Manifest,
 ) -> Result<String> {
-    let mut env = environment(&config.root);
+    let mut env = environment(sources);
     // `chref("id")`: a cross-reference to another chapter when the book has
     // it, its title in italics otherwise (a Typst reference to a missing
     // label would not compile).
