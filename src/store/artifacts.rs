@@ -120,7 +120,15 @@ impl ArtifactStore {
         let dir = self.path(&key);
         let skip_cache = self.force && !self.trained.lock().expect("trained lock").contains(&key);
         if dir.join("model.mpk").is_file() && !skip_cache {
-            match load::<B, M, H>(&dir, init(), device) {
+            // An untrained model's parameters are lazy: building and loading
+            // it may draw from the backend's global generator, which a model
+            // being seeded in another thread is using. Hold the init lock so
+            // a cache hit never shifts another model's initial weights.
+            let loaded = {
+                let _guard = crate::models::init_lock();
+                load::<B, M, H>(&dir, init(), device)
+            };
+            match loaded {
                 Ok((model, history)) => {
                     self.stats
                         .lock()
