@@ -8,15 +8,14 @@ use burn::tensor::backend::AutodiffBackend;
 use polars::prelude::Column;
 
 use super::final_test_error;
-use super::{ChapterOutput, Ctx, Figure, parallel};
+use super::{ChapterOutput, Ctx, Figure, classify_digits, parallel};
+use crate::data::Images;
 use crate::data::noise::noisy_images;
-use crate::data::{Images, Split};
 use crate::ml::baselines::{Features, Model, Settings, fit_predict, standardise};
 use crate::ml::confusion::confusion_counts;
 use crate::ml::tsne::tsne_2d;
 use crate::models::{self, TrainedAe};
 use crate::nn::autoencoder::{Autoencoder, evaluate_against, image_error};
-use crate::nn::classify::embed;
 use crate::nn::conv_ae::SIDE;
 use crate::plot::{Panel, digit_grid_png, scatter_svg};
 use crate::tables::Table;
@@ -64,18 +63,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     // The digit classifier judges whether a reconstruction is still the
     // digit it was: where denoising fails, it shows as a wrong digit.
     let clf = models::book_classifier(ctx)?.model.valid();
-    let recognised = |images: Vec<Vec<u8>>| {
-        let split = Split {
-            images: Images {
-                count: images.len(),
-                rows: SIDE,
-                cols: SIDE,
-                pixels: images.concat(),
-            },
-            labels: test.labels.clone(),
-        };
-        embed(&clf, &split, device).predictions
-    };
+    let recognised = |images: Vec<Vec<u8>>| classify_digits(&clf, &images, device);
     let accuracy = |p: &[u8]| {
         p.iter().zip(&test.labels).filter(|(a, b)| a == b).count() as f64 / test.len() as f64
     };

@@ -11,14 +11,13 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::final_test_error;
-use super::{ChapterOutput, Ctx, Figure};
-use crate::data::{Images, Split};
+use super::{ChapterOutput, Ctx, Figure, classify_digits};
+use crate::data::Split;
 use crate::ml::latent::{
     interpolate_codes, mean_pairwise_distance, off_diagonal_correlation, sample_class_gaussian,
 };
 use crate::models::{self, AutoencoderSpec, TrainedAe};
 use crate::nn::autoencoder::Autoencoder;
-use crate::nn::classify::embed;
 use crate::nn::code_classifier::{CodeClassifierTraining, fit_code_classifier};
 use crate::nn::conv_ae::{ConvAutoencoderConfig, SIDE};
 use crate::nn::train::ReconstructionTrainingConfig;
@@ -86,15 +85,6 @@ fn small_spec<B: AutodiffBackend>(
         .with_mse_warmup_epochs(warmup)
         .with_eval_every(epochs),
         train_set: format!("balanced-{n}"),
-    }
-}
-
-fn images_of(bytes: Vec<Vec<u8>>) -> Images {
-    Images {
-        count: bytes.len(),
-        rows: SIDE,
-        cols: SIDE,
-        pixels: bytes.concat(),
     }
 }
 
@@ -273,13 +263,6 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     // Interpolation between test digits of different classes, judged by
     // the digit classifier: which digit each step is recognised as.
     let clf = models::book_classifier(ctx)?.model.valid();
-    let classify = |images: &[Vec<u8>], label: u8| -> Vec<u8> {
-        let split = Split {
-            labels: vec![label; images.len()],
-            images: images_of(images.to_vec()),
-        };
-        embed(&clf, &split, device).predictions
-    };
     let dims: Vec<usize> = section
         .interpolation_dims
         .iter()
@@ -303,7 +286,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             let (codes, dim) = model.encode_images(&test.select(&[i, j]).images, device);
             let line = interpolate_codes(&codes[..dim], &codes[dim..], steps);
             let row = model.decode_codes(&line, dim, device);
-            let verdicts = classify(&row, a);
+            let verdicts = classify_digits(&clf, &row, device);
             // First α whose image is recognised as the target digit b.
             let first_b = verdicts
                 .iter()
@@ -446,11 +429,9 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
                 &mut rng,
             );
             let images = model.decode_codes(&z, dim, device);
-            let split = Split {
-                labels: vec![c; images.len()],
-                images: images_of(images.clone()),
-            };
-            let recognised = embed(&clf, &split, device).accuracy;
+            let predicted = classify_digits(&clf, &images, device);
+            let recognised =
+                predicted.iter().filter(|&&p| p == c).count() as f64 / images.len() as f64;
             let diversity = mean_pairwise_distance(&images);
             let real = if real_by_digit[c as usize].len() >= 2 {
                 mean_pairwise_distance(&real_by_digit[c as usize])

@@ -193,6 +193,26 @@ pub fn final_test_error(
     }
 }
 
+/// The digit the classifier reads in each 28×28 image (bytes): how the
+/// chapters judge generated, interpolated and denoised digits.
+pub fn classify_digits<B: burn::tensor::backend::Backend>(
+    classifier: &crate::nn::classifier::Classifier<B>,
+    images: &[Vec<u8>],
+    device: &B::Device,
+) -> Vec<u8> {
+    let side = crate::nn::conv_ae::SIDE;
+    let split = crate::data::Split {
+        images: crate::data::Images {
+            count: images.len(),
+            rows: side,
+            cols: side,
+            pixels: images.concat(),
+        },
+        labels: vec![0; images.len()],
+    };
+    crate::nn::classify::embed(classifier, &split, device).predictions
+}
+
 pub fn derive_seed(base: u64, experiment: &str) -> u64 {
     let mut h = Sha256::new();
     h.update(base.to_le_bytes());
