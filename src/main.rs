@@ -7,6 +7,12 @@ use ex2::cli::{Cli, Command};
 use ex2::commands;
 use ex2::error::Ex2Error;
 
+/// Training allocates and frees tensors of megabytes every step; glibc's
+/// malloc returns them to the OS each time, so every step page-faults them
+/// back in (about a tenth of a step, measured with perf). mimalloc keeps them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // `diff` speaks in exit codes a grader's CI can use: 0 same, 1 differs, 2 error.

@@ -11,6 +11,9 @@ use burn::tensor::backend::Backend;
 use serde::Serialize;
 
 use super::autoencoder::{Autoencoder, encode_in_batches};
+use super::lowered_conv::{
+    ConvGeometry, conv_transpose2d_rows, conv2d_rows, nchw_to_rows, rows_to_nchw,
+};
 use crate::data::Images;
 
 /// Side of an MNIST image.
@@ -88,21 +91,42 @@ impl<B: Backend> ConvEncoder<B> {
         encode_in_batches(images, device, |x| self.forward(x))
     }
 
-    /// `[n, 1, 28, 28]` images in [0, 1] → `[n, d]` codes.
+    /// `[n, 1, 28, 28]` images in [0, 1] → `[n, d]` codes. The convolutions
+    /// run lowered to matrix products on image rows (see `lowered_conv`).
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let x = relu(self.conv1.forward(images));
-        let x = relu(self.conv2.forward(x));
-        self.fc.forward(x.flatten(1, 3))
+        let [g1, g2] = self.geometry();
+        let x = relu(conv2d_rows(&self.conv1, &g1, nchw_to_rows(images)));
+        let x = relu(conv2d_rows(&self.conv2, &g2, x));
+        self.fc.forward(x)
+    }
+
+    /// The two convolutions' shapes on 28×28 images.
+    fn geometry(&self) -> [ConvGeometry; 2] {
+        let g1 = ConvGeometry::of_conv(&self.conv1, SIDE);
+        [g1, ConvGeometry::of_conv(&self.conv2, g1.side_out)]
     }
 }
 
 impl<B: Backend> ConvDecoder<B> {
     /// `[n, d]` codes → `[n, 1, 28, 28]` images in (0, 1).
     pub fn forward(&self, codes: Tensor<B, 2>) -> Tensor<B, 4> {
-        let n = codes.dims()[0];
-        let x = relu(self.fc.forward(codes)).reshape([n, self.channels, BOTTOM, BOTTOM]);
-        let x = relu(self.deconv1.forward(x));
-        sigmoid(self.deconv2.forward(x))
+        let [g1, g2] = self.geometry();
+        let x = relu(self.fc.forward(codes));
+        let x = relu(conv_transpose2d_rows(&self.deconv1, &g1, x));
+        rows_to_nchw(
+            sigmoid(conv_transpose2d_rows(&self.deconv2, &g2, x)),
+            SIDE,
+            1,
+        )
+    }
+
+    /// The two transposed convolutions' shapes, from the 7×7 bottom up.
+    fn geometry(&self) -> [ConvGeometry; 2] {
+        let g1 = ConvGeometry::of_conv_transpose(&self.deconv1, BOTTOM);
+        [
+            g1,
+            ConvGeometry::of_conv_transpose(&self.deconv2, g1.side_out),
+        ]
     }
 }
 
@@ -132,47 +156,49 @@ impl<B: Backend> ConvAutoencoder<B> {
         };
         let e = &self.encoder;
         let d = &self.decoder;
-        let x = Tensor::<B, 4>::zeros([1, 1, SIDE, SIDE], device);
-        push("input", "image", &x.dims(), 0);
-        let x = relu(e.conv1.forward(x));
+        let image = |g: &ConvGeometry| [1, g.channels_out, g.side_out, g.side_out];
+        let [e1, e2] = e.geometry();
+        let [d1, d2] = d.geometry();
+        // A real pass of one image checks the shapes the table states.
+        let z = e.forward(Tensor::<B, 4>::zeros([1, 1, SIDE, SIDE], device));
+        assert_eq!(d.forward(z.clone()).dims(), [1, 1, SIDE, SIDE]);
+        push("input", "image", &[1, 1, SIDE, SIDE], 0);
         push(
             "encoder",
             "conv 3×3, stride 2 + ReLU",
-            &x.dims(),
+            &image(&e1),
             e.conv1.num_params(),
         );
-        let x = relu(e.conv2.forward(x));
         push(
             "encoder",
             "conv 3×3, stride 2 + ReLU",
-            &x.dims(),
+            &image(&e2),
             e.conv2.num_params(),
         );
-        let x = x.flatten::<2>(1, 3);
-        push("encoder", "flatten", &x.dims(), 0);
-        let z = e.fc.forward(x);
+        push("encoder", "flatten", &[1, e2.output_len()], 0);
         push(
             "encoder",
             "linear (latent code)",
             &z.dims(),
             e.fc.num_params(),
         );
-        let x = relu(d.fc.forward(z));
-        push("decoder", "linear + ReLU", &x.dims(), d.fc.num_params());
-        let x = x.reshape([1, d.channels, BOTTOM, BOTTOM]);
-        push("decoder", "reshape", &x.dims(), 0);
-        let x = relu(d.deconv1.forward(x));
+        push(
+            "decoder",
+            "linear + ReLU",
+            &[1, d1.input_len()],
+            d.fc.num_params(),
+        );
+        push("decoder", "reshape", &[1, d.channels, BOTTOM, BOTTOM], 0);
         push(
             "decoder",
             "transposed conv 3×3, stride 2 + ReLU",
-            &x.dims(),
+            &image(&d1),
             d.deconv1.num_params(),
         );
-        let x = sigmoid(d.deconv2.forward(x));
         push(
             "decoder",
             "transposed conv 3×3, stride 2 + sigmoid",
-            &x.dims(),
+            &image(&d2),
             d.deconv2.num_params(),
         );
         rows
