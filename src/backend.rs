@@ -16,6 +16,10 @@ pub enum BackendKind {
     Cuda,
     /// Any GPU through wgpu (cargo feature `wgpu`).
     Wgpu,
+    /// burn's ndarray CPU backend (cargo feature `ndarray`; for comparison).
+    Ndarray,
+    /// burn's candle CPU backend (cargo feature `candle`; for comparison).
+    Candle,
 }
 
 impl BackendKind {
@@ -24,6 +28,8 @@ impl BackendKind {
             BackendKind::Cpu => "cpu",
             BackendKind::Cuda => "cuda",
             BackendKind::Wgpu => "wgpu",
+            BackendKind::Ndarray => "ndarray",
+            BackendKind::Candle => "candle",
         }
     }
 }
@@ -42,16 +48,43 @@ pub fn dispatch<T: BackendTask>(kind: BackendKind, task: T) -> anyhow::Result<T:
     match kind {
         BackendKind::Cpu => {
             type B = burn::backend::Autodiff<burn::backend::Flex>;
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let threads = std::env::var("RAYON_NUM_THREADS")
-                .ok()
-                .and_then(|v| v.parse::<usize>().ok())
-                .filter(|&n| n > 0)
-                .unwrap_or(threads);
+            let threads = crate::scheduler::cores();
             task.run::<B>(
                 burn::backend::flex::FlexDevice,
                 format!("CPU, burn flex, {threads} threads"),
             )
+        }
+        BackendKind::Ndarray => {
+            #[cfg(feature = "ndarray")]
+            {
+                type B = burn::backend::Autodiff<burn::backend::NdArray>;
+                let threads = crate::scheduler::cores();
+                task.run::<B>(
+                    burn::backend::ndarray::NdArrayDevice::Cpu,
+                    format!("CPU, burn ndarray, {threads} threads"),
+                )
+            }
+            #[cfg(not(feature = "ndarray"))]
+            {
+                let _ = task;
+                Err(not_compiled(kind).into())
+            }
+        }
+        BackendKind::Candle => {
+            #[cfg(feature = "candle")]
+            {
+                type B = burn::backend::Autodiff<burn::backend::Candle>;
+                let threads = crate::scheduler::cores();
+                task.run::<B>(
+                    burn::backend::candle::CandleDevice::Cpu,
+                    format!("CPU, burn candle, {threads} threads"),
+                )
+            }
+            #[cfg(not(feature = "candle"))]
+            {
+                let _ = task;
+                Err(not_compiled(kind).into())
+            }
         }
         BackendKind::Cuda => {
             #[cfg(feature = "cuda")]
@@ -90,6 +123,8 @@ pub fn ensure_compiled(kind: BackendKind) -> Result<(), Ex2Error> {
         BackendKind::Cpu => true,
         BackendKind::Cuda => cfg!(feature = "cuda"),
         BackendKind::Wgpu => cfg!(feature = "wgpu"),
+        BackendKind::Ndarray => cfg!(feature = "ndarray"),
+        BackendKind::Candle => cfg!(feature = "candle"),
     };
     if compiled {
         Ok(())

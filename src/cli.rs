@@ -49,6 +49,10 @@ pub struct GlobalArgs {
     /// Seconds to wait for another ex2 process using the same runs directory.
     #[arg(long, global = true, default_value_t = 3600, value_name = "SECONDS")]
     pub lock_wait: u64,
+    /// Trainings that run at the same time, sharing the cores (0: one per
+    /// core, one thread each). Results do not depend on it.
+    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+    pub jobs: usize,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,5 +16,6 @@ pub mod plot;
 pub mod progress;
 pub mod report;
 pub mod runner;
+pub mod scheduler;
 pub mod store;
 pub mod tables;

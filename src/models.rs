@@ -87,11 +87,11 @@ pub fn reconstruction_model<B, M, C>(
     name: &str,
     spec: &AutoencoderSpec<C>,
     train: &Images,
-    init: impl Fn() -> M,
+    init: impl Fn() -> M + Sync,
 ) -> Result<Artifact<M, Vec<EpochRecord>>>
 where
     B: AutodiffBackend,
-    C: Serialize,
+    C: Serialize + Sync,
     M: AutodiffModule<B> + Autoencoder<B>,
     M::InnerModule: Autoencoder<B::InnerBackend>,
 {

@@ -30,6 +30,8 @@ pub struct BuildOptions {
     /// Retrain the models the computed chapters use, once each, instead of
     /// loading them from the cache.
     pub force: bool,
+    /// How many trainings run at once (`scheduler::Budget`).
+    pub budget: crate::scheduler::Budget,
 }
 
 pub struct BuildSummary {
@@ -124,65 +126,31 @@ impl BackendTask for BookTask<'_> {
             data: self.data,
             artifacts: &artifacts,
         };
+        // Chapters run side by side (see `scheduler`); each one's trainings
+        // take training slots, and a model two chapters need is trained once.
+        let chapter_jobs: Vec<crate::scheduler::Job<(ChapterContent, ChapterRecord)>> = self
+            .config
+            .book
+            .book
+            .chapters
+            .iter()
+            .map(|&id| {
+                let ctx = &ctx;
+                let task = &self;
+                Box::new(move || task.chapter(id, ctx)) as crate::scheduler::Job<_>
+            })
+            .collect();
         let mut records = Vec::new();
         let mut views = Vec::new();
-        for &id in &self.config.book.book.chapters {
-            let reuse = if self.run_chapters.contains(&id) {
-                None
-            } else {
-                latest_stored(&self.config.runs_dir(), id, &self.run.id)?
-            };
-            let started = Instant::now();
-            let (content, record) = match reuse {
-                Some((from, stored)) => {
-                    eprintln!("{id}: reusing the results of run {from}");
-                    copy_chapter(&self.config.runs_dir().join(&from), self.run, id)?;
-                    let record = ChapterRecord {
-                        id: id.as_str().into(),
-                        status: "reused".into(),
-                        error: None,
-                        wall_seconds: 0.0,
-                        seeds: Default::default(),
-                        reused_from: Some(from),
-                        config_hash: chapter_config_hash(self.config, id),
-                    };
-                    (ChapterContent::Done(stored), record)
-                }
-                None => {
-                    eprintln!("{id}: running");
-                    match run_seeds(id, &ctx) {
-                        Ok(output) => {
-                            let stored = self.run.store_chapter(id, &output)?;
-                            let secs = started.elapsed().as_secs_f64();
-                            eprintln!("{id}: done in {secs:.1} s");
-                            let record = ChapterRecord {
-                                id: id.as_str().into(),
-                                status: "ok".into(),
-                                error: None,
-                                wall_seconds: secs,
-                                seeds: output.seeds.clone(),
-                                reused_from: None,
-                                config_hash: chapter_config_hash(self.config, id),
-                            };
-                            (ChapterContent::Done(stored), record)
-                        }
-                        Err(e) => {
-                            let message = format!("{e:#}");
-                            eprintln!("{id}: FAILED: {message}");
-                            let record = ChapterRecord {
-                                id: id.as_str().into(),
-                                status: "failed".into(),
-                                error: Some(message.clone()),
-                                wall_seconds: started.elapsed().as_secs_f64(),
-                                seeds: Default::default(),
-                                reused_from: None,
-                                config_hash: chapter_config_hash(self.config, id),
-                            };
-                            (ChapterContent::Failed(message), record)
-                        }
-                    }
-                }
-            };
+        for (&id, done) in self
+            .config
+            .book
+            .book
+            .chapters
+            .iter()
+            .zip(crate::scheduler::parallel_results(chapter_jobs))
+        {
+            let (content, record) = done?;
             records.push(record);
             views.push(ChapterView { id, content });
         }
@@ -192,6 +160,74 @@ impl BackendTask for BookTask<'_> {
             views,
             cache: artifacts.stats(),
         })
+    }
+}
+
+impl BookTask<'_> {
+    /// Runs (or reuses) one chapter; a chapter's own failure is its
+    /// record's, only a storage error is the build's.
+    fn chapter<B: burn::tensor::backend::AutodiffBackend>(
+        &self,
+        id: ChapterId,
+        ctx: &Ctx<B>,
+    ) -> Result<(ChapterContent, ChapterRecord)> {
+        let reuse = if self.run_chapters.contains(&id) {
+            None
+        } else {
+            latest_stored(&self.config.runs_dir(), id, &self.run.id)?
+        };
+        let started = Instant::now();
+        let (content, record) = match reuse {
+            Some((from, stored)) => {
+                eprintln!("{id}: reusing the results of run {from}");
+                copy_chapter(&self.config.runs_dir().join(&from), self.run, id)?;
+                let record = ChapterRecord {
+                    id: id.as_str().into(),
+                    status: "reused".into(),
+                    error: None,
+                    wall_seconds: 0.0,
+                    seeds: Default::default(),
+                    reused_from: Some(from),
+                    config_hash: chapter_config_hash(self.config, id),
+                };
+                (ChapterContent::Done(stored), record)
+            }
+            None => {
+                eprintln!("{id}: running");
+                match run_seeds(id, ctx) {
+                    Ok(output) => {
+                        let stored = self.run.store_chapter(id, &output)?;
+                        let secs = started.elapsed().as_secs_f64();
+                        eprintln!("{id}: done in {secs:.1} s");
+                        let record = ChapterRecord {
+                            id: id.as_str().into(),
+                            status: "ok".into(),
+                            error: None,
+                            wall_seconds: secs,
+                            seeds: output.seeds.clone(),
+                            reused_from: None,
+                            config_hash: chapter_config_hash(self.config, id),
+                        };
+                        (ChapterContent::Done(stored), record)
+                    }
+                    Err(e) => {
+                        let message = format!("{e:#}");
+                        eprintln!("{id}: FAILED: {message}");
+                        let record = ChapterRecord {
+                            id: id.as_str().into(),
+                            status: "failed".into(),
+                            error: Some(message.clone()),
+                            wall_seconds: started.elapsed().as_secs_f64(),
+                            seeds: Default::default(),
+                            reused_from: None,
+                            config_hash: chapter_config_hash(self.config, id),
+                        };
+                        (ChapterContent::Failed(message), record)
+                    }
+                }
+            }
+        };
+        Ok((content, record))
     }
 }
 
@@ -310,6 +346,11 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
         data.dir.display()
     );
     let _lock = StoreLock::acquire(&config.runs_dir(), opts.lock_wait)?;
+    crate::scheduler::configure(opts.budget);
+    eprintln!(
+        "up to {} trainings at a time, {} thread(s) each",
+        opts.budget.jobs, opts.budget.threads_per_job
+    );
     let run = Run::create(&config.runs_dir(), &config.profile_name)?;
     eprintln!("run {} in {}", run.id, run.dir.display());
 

@@ -51,7 +51,8 @@ for e, t in pairs:
         print(f"ratio ex2 / PyTorch, {t[8:]}: {med(ex2[e]) / med(torch[t]):.2f}")
     if e in ex2 and t + " (flush denormal)" in torch:
         print(f"ratio ex2 / PyTorch (flush denormal), {t[8:]}: {med(ex2[e]) / med(torch[t + ' (flush denormal)']):.2f}")
-if "2 concurrent conv AE trainings, together" in ex2 and "pytorch conv AE training" in torch:
-    print(f"ratio ex2 (2 concurrent jobs) / PyTorch (one job), conv AE: "
-          f"{med(ex2['2 concurrent conv AE trainings, together']) / med(torch['pytorch conv AE training']):.2f}")
+for k in sorted(ex2):
+    if k.startswith("2 concurrent conv AE trainings") and "pytorch conv AE training" in torch:
+        print(f"ratio ex2 ({k[2:]}) / PyTorch (one job), conv AE: "
+              f"{med(ex2[k]) / med(torch['pytorch conv AE training']):.2f}")
 PY

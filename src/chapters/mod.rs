@@ -236,47 +236,8 @@ pub fn run_chapter<B: AutodiffBackend>(id: ChapterId, ctx: &Ctx<B>) -> Result<Ch
     }
 }
 
-/// Runs independent jobs (trainings) at the same time, at most one per
-/// core, and returns their results in order. A worker takes the next job as
-/// soon as its last one ends, so a short job never leaves a core idle while
-/// a long one finishes. Each job's result depends only on its own seed (see
-/// `models::seeded_init`), so the schedule changes no number.
-pub fn parallel<T: Send>(jobs: Vec<Box<dyn FnOnce() -> Result<T> + Send + '_>>) -> Result<Vec<T>> {
-    let width = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, jobs.len().max(1));
-    let count = jobs.len();
-    let queue = std::sync::Mutex::new(jobs.into_iter().enumerate());
-    let mut slots: Vec<Option<Result<T>>> = (0..count).map(|_| None).collect();
-    let done: Vec<(usize, Result<T>)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..width)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut finished = Vec::new();
-                    loop {
-                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                        let Some((i, job)) = next else { break };
-                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
-                            .unwrap_or_else(|_| Err(anyhow::anyhow!("a training job panicked")));
-                        finished.push((i, result));
-                    }
-                    finished
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("workers catch panics"))
-            .collect()
-    });
-    for (i, r) in done {
-        slots[i] = Some(r);
-    }
-    slots
-        .into_iter()
-        .map(|r| r.expect("every job ran"))
-        .collect()
-}
+/// Chapters run their independent trainings through the book's scheduler.
+pub use crate::scheduler::parallel;
 
 #[cfg(test)]
 mod tests {
@@ -288,26 +249,6 @@ mod tests {
         assert_eq!(a, derive_seed(1, "autoencoder/conv-ae"));
         assert_ne!(a, derive_seed(2, "autoencoder/conv-ae"));
         assert_ne!(a, derive_seed(1, "latent/d2"));
-    }
-
-    #[test]
-    fn parallel_keeps_the_order_and_reports_the_first_error() {
-        let jobs: Vec<Box<dyn FnOnce() -> Result<usize> + Send>> = (0..7)
-            .map(|i| {
-                Box::new(move || {
-                    std::thread::sleep(std::time::Duration::from_millis((7 - i) * 5));
-                    Ok(i as usize)
-                }) as Box<dyn FnOnce() -> Result<usize> + Send>
-            })
-            .collect();
-        assert_eq!(parallel(jobs).unwrap(), (0..7).collect::<Vec<_>>());
-        let jobs: Vec<Box<dyn FnOnce() -> Result<usize> + Send>> = vec![
-            Box::new(|| Ok(1)),
-            Box::new(|| anyhow::bail!("job two failed")),
-            Box::new(|| panic!("job three panicked")),
-        ];
-        let e = parallel(jobs).unwrap_err().to_string();
-        assert!(e.contains("job two failed"), "{e}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub(crate) fn build(
         command_line: std::env::args().collect(),
         lock_wait: std::time::Duration::from_secs(global.lock_wait),
         force,
+        budget: crate::scheduler::Budget::with_jobs(global.jobs),
     };
     let summary = runner::build(config, &opts)?;
     eprintln!(

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use burn::module::Module;
@@ -47,6 +47,10 @@ pub struct ArtifactStore {
     /// `--force`: ignore cached entries, retraining each model once.
     force: bool,
     trained: Mutex<std::collections::BTreeSet<String>>,
+    /// One lock per key being loaded or trained: a second request for the
+    /// same model (another chapter, running at the same time) waits for the
+    /// first and then loads it, instead of training it twice.
+    in_flight: Mutex<BTreeMap<String, Arc<Mutex<()>>>>,
 }
 
 /// A model from the store and how it was trained.
@@ -65,6 +69,7 @@ impl ArtifactStore {
             stats: Mutex::default(),
             force: false,
             trained: Mutex::default(),
+            in_flight: Mutex::default(),
         }
     }
 
@@ -100,23 +105,32 @@ impl ArtifactStore {
         self.dir.join(key)
     }
 
-    /// Loads the model of `kind`/`spec` if cached, else trains and stores it.
-    /// `init` builds an untrained model of the right shape to load into.
+    /// Loads the model of `kind`/`spec` if cached, else trains it in a
+    /// training slot (see `scheduler`) and stores it. `init` builds an
+    /// untrained model of the right shape to load into.
     pub fn load_or_train<B, M, H, S>(
         &self,
         kind: &str,
         spec: &S,
         device: &B::Device,
         init: impl FnOnce() -> M,
-        train: impl FnOnce() -> Result<(M, H)>,
+        train: impl FnOnce() -> Result<(M, H)> + Send,
     ) -> Result<Artifact<M, H>>
     where
         B: Backend,
         M: Module<B>,
-        H: Serialize + DeserializeOwned,
+        H: Serialize + DeserializeOwned + Send,
         S: Serialize,
     {
         let key = self.key(kind, spec);
+        let flight = self
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let _one_at_a_time = flight.lock().unwrap_or_else(|e| e.into_inner());
         let dir = self.path(&key);
         let skip_cache = self.force && !self.trained.lock().expect("trained lock").contains(&key);
         if dir.join("model.mpk").is_file() && !skip_cache {
@@ -148,7 +162,7 @@ impl ArtifactStore {
                 ),
             }
         }
-        let (model, history) = train()?;
+        let (model, history) = crate::scheduler::in_training_slot(train)?;
         let model = self.save(&key, spec, model, &history)?;
         self.trained
             .lock()
