@@ -389,6 +389,7 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
         chapters: computed.records.clone(),
         overrides: config.overrides.clone(),
         model_cache: computed.cache.clone(),
+        scheduler: Some(opts.budget),
     };
 
     // Render before the manifest lands: a run whose book cannot be built

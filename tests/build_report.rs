@@ -273,6 +273,7 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
         stderr(&out)
     );
     let fresh = other.runs().remove(0);
+    assert_eq!(manifest(&fresh)["scheduler"]["jobs"], 1);
     assert_eq!(
         stable_tables(&run),
         stable_tables(&fresh),

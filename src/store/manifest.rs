@@ -30,6 +30,10 @@ pub struct Manifest {
     /// Trained models loaded from the cache (hits) or trained (misses).
     #[serde(default)]
     pub model_cache: crate::store::artifacts::CacheStats,
+    /// Trainings at a time and threads each (`--jobs`); absent in runs
+    /// older than the scheduler.
+    #[serde(default)]
+    pub scheduler: Option<crate::scheduler::Budget>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
