@@ -4,9 +4,9 @@
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
-use burn::tensor::{ElementConversion, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 
-use super::batch::{images_to_tensor, tensor_to_images};
+use super::batch::{DeviceImages, images_to_tensor, tensor_to_images};
 use crate::data::Images;
 
 /// Images per batch when no gradients are kept.
@@ -20,10 +20,9 @@ pub fn encode_in_batches<B: Backend>(
 ) -> (Vec<f32>, usize) {
     let mut codes = Vec::new();
     let mut dim = 0;
-    let mut buffer = Vec::new();
     let all: Vec<usize> = (0..images.count).collect();
     for chunk in all.chunks(EVAL_BATCH) {
-        let z = encode(images_to_tensor::<B>(images, chunk, &mut buffer, device));
+        let z = encode(images_to_tensor::<B>(images, chunk, device));
         dim = z.dims()[1];
         codes.extend(
             z.into_data()
@@ -63,7 +62,7 @@ pub trait Autoencoder<B: Backend>: Module<B> {
 
     /// Reconstructions of the images at `indices`, as bytes.
     fn reconstruct(&self, images: &Images, indices: &[usize], device: &B::Device) -> Vec<Vec<u8>> {
-        let x = images_to_tensor::<B>(images, indices, &mut Vec::new(), device);
+        let x = images_to_tensor::<B>(images, indices, device);
         tensor_to_images(self.reconstruct_tensor(x))
     }
 }
@@ -84,21 +83,8 @@ pub fn evaluate_against<B: Backend, M: Autoencoder<B>>(
     device: &B::Device,
 ) -> ReconstructionError {
     assert_eq!(inputs.count, targets.count, "inputs and targets pair up");
-    let (mut l1, mut mse) = (0.0f64, 0.0f64);
-    let (mut bx, mut by) = (Vec::new(), Vec::new());
-    let all: Vec<usize> = (0..inputs.count).collect();
-    for chunk in all.chunks(EVAL_BATCH) {
-        let x = images_to_tensor::<B>(inputs, chunk, &mut bx, device);
-        let y = images_to_tensor::<B>(targets, chunk, &mut by, device);
-        let diff = model.reconstruct_tensor(x) - y;
-        l1 += diff.clone().abs().sum().into_scalar().elem::<f64>();
-        mse += diff.powf_scalar(2.0).sum().into_scalar().elem::<f64>();
-    }
-    let n = (inputs.count * inputs.pixels_per_image()) as f64;
-    ReconstructionError {
-        l1: l1 / n,
-        mse: mse / n,
-    }
+    let inputs = DeviceImages::upload(inputs, device);
+    evaluate_on_device(model, &inputs, &DeviceImages::upload(targets, device))
 }
 
 /// Reconstruction error of the model on `images`.
@@ -107,7 +93,51 @@ pub fn evaluate<B: Backend, M: Autoencoder<B>>(
     images: &Images,
     device: &B::Device,
 ) -> ReconstructionError {
-    evaluate_against(model, images, images, device)
+    let images = DeviceImages::upload(images, device);
+    evaluate_on_device(model, &images, &images)
+}
+
+/// [`evaluate_against`] on images already on the device. The per-batch
+/// sums stay there until the end: one read-back per evaluation, not one
+/// per batch (each read-back waits for a GPU to finish its queue).
+pub fn evaluate_on_device<B: Backend, M: Autoencoder<B>>(
+    model: &M,
+    inputs: &DeviceImages<B>,
+    targets: &DeviceImages<B>,
+) -> ReconstructionError {
+    assert_eq!(inputs.len(), targets.len(), "inputs and targets pair up");
+    if inputs.is_empty() {
+        return ReconstructionError {
+            l1: f64::NAN,
+            mse: f64::NAN,
+        };
+    }
+    let (mut l1_sums, mut mse_sums) = (Vec::new(), Vec::new());
+    for range in inputs.chunks(EVAL_BATCH) {
+        let diff = model.reconstruct_tensor(inputs.range(range.clone())) - targets.range(range);
+        l1_sums.push(diff.clone().abs().sum());
+        mse_sums.push(diff.powf_scalar(2.0).sum());
+    }
+    // Summed in f64 on the host, batch by batch, as the values arrive.
+    let total = |sums: Vec<Tensor<B, 1>>| -> f64 {
+        read_f32(Tensor::cat(sums, 0))
+            .iter()
+            .map(|&v| v as f64)
+            .sum()
+    };
+    let n = (inputs.len() * inputs.pixels_per_image()) as f64;
+    ReconstructionError {
+        l1: total(l1_sums) / n,
+        mse: total(mse_sums) / n,
+    }
+}
+
+/// A float tensor's values on the host.
+pub fn read_f32<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .expect("float tensor converts to f32")
 }
 
 /// Error of the images themselves against `targets` (e.g. a noisy input

@@ -8,14 +8,16 @@ use burn::module::{AutodiffModule, Module};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::batch::images_to_tensor;
+use super::autoencoder::{EVAL_BATCH, read_f32};
+use super::batch::DeviceSplit;
 use super::classifier::Classifier;
+use super::train::{PendingScalars, READBACK_EVERY};
 use crate::data::Split;
 use crate::error::Ex2Error;
 use crate::progress::TrainProgress;
@@ -64,22 +66,19 @@ pub fn labels_tensor<B: Backend>(labels: &[u8], device: &B::Device) -> Tensor<B,
     Tensor::from_data(data.convert::<B::IntElem>(), device)
 }
 
-fn one_hot<B: Backend>(labels: &[u8], device: &B::Device) -> Tensor<B, 2> {
-    let mut v = vec![0f32; labels.len() * 10];
-    for (i, &l) in labels.iter().enumerate() {
-        v[i * 10 + l as usize] = 1.0;
-    }
-    Tensor::from_data(TensorData::new(v, [labels.len(), 10]), device)
+/// Labels as one-hot rows, `[m, 10]`.
+fn one_hot<B: Backend>(labels: Tensor<B, 1, Int>) -> Tensor<B, 2> {
+    labels.one_hot::<2>(10).float()
 }
 
 /// ½·mean over the batch of ‖xᵢ − c_yᵢ‖² (Wen et al.'s L_C, per example).
+/// `labels` one-hot `[m, 10]`, `centers` `[10, k]`.
 pub fn center_loss<B: Backend>(
     features: Tensor<B, 2>,
-    labels: &[u8],
+    labels: Tensor<B, 2>,
     centers: Tensor<B, 2>,
 ) -> Tensor<B, 1> {
-    let device = features.device();
-    let assigned = one_hot::<B>(labels, &device).matmul(centers);
+    let assigned = labels.matmul(centers);
     (features - assigned)
         .powf_scalar(2.0)
         .sum_dim(1)
@@ -88,23 +87,19 @@ pub fn center_loss<B: Backend>(
 }
 
 /// Wen et al.'s centre update: Δc_j = Σᵢ δ(yᵢ=j)(c_j − xᵢ) / (1 + Σᵢ δ(yᵢ=j)),
-/// c_j ← c_j − α·Δc_j. `centers` is 10×k row-major, `features` m×k.
-pub fn update_centers(centers: &mut [f64], features: &[f32], labels: &[u8], alpha: f64) {
-    let k = centers.len() / 10;
-    let mut delta = vec![0f64; centers.len()];
-    let mut count = [0usize; 10];
-    for (i, &l) in labels.iter().enumerate() {
-        let j = l as usize;
-        count[j] += 1;
-        for d in 0..k {
-            delta[j * k + d] += centers[j * k + d] - features[i * k + d] as f64;
-        }
-    }
-    for j in 0..10 {
-        for d in 0..k {
-            centers[j * k + d] -= alpha * delta[j * k + d] / (1.0 + count[j] as f64);
-        }
-    }
+/// c_j ← c_j − α·Δc_j. `centers` `[10, k]`, `features` `[m, k]`, `labels`
+/// one-hot `[m, 10]`. On the device, so a training step never waits for
+/// its features to be read back.
+pub fn update_centers<B: Backend>(
+    centers: Tensor<B, 2>,
+    features: Tensor<B, 2>,
+    labels: Tensor<B, 2>,
+    alpha: f64,
+) -> Tensor<B, 2> {
+    let offsets = labels.clone().matmul(centers.clone()) - features;
+    let delta = labels.clone().transpose().matmul(offsets);
+    let counts = labels.sum_dim(0).transpose();
+    centers - delta.mul_scalar(alpha) / counts.add_scalar(1.0)
 }
 
 /// Outputs of a classifier on a set of images.
@@ -118,18 +113,10 @@ pub struct Embedded {
     pub accuracy: f64,
 }
 
-const EVAL_BATCH: usize = 1000;
-
-fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .into_vec()
-        .expect("float tensor converts to f32")
-}
-
 /// Runs the classifier over `split`: codes, features, predictions, mean
 /// cross-entropy and accuracy.
 pub fn embed<B: Backend>(model: &Classifier<B>, split: &Split, device: &B::Device) -> Embedded {
+    let data = DeviceSplit::upload(split, device);
     let ce = CrossEntropyLossConfig::new().init(device);
     let mut out = Embedded {
         codes: Vec::new(),
@@ -140,17 +127,13 @@ pub fn embed<B: Backend>(model: &Classifier<B>, split: &Split, device: &B::Devic
         loss: 0.0,
         accuracy: 0.0,
     };
-    let mut buffer = Vec::new();
-    let all: Vec<usize> = (0..split.len()).collect();
-    let mut loss_sum = 0.0;
-    for chunk in all.chunks(EVAL_BATCH) {
-        let x = images_to_tensor::<B>(&split.images, chunk, &mut buffer, device);
-        let labels: Vec<u8> = chunk.iter().map(|&i| split.labels[i]).collect();
-        let (codes, features, logits) = model.forward_all(x);
+    let (mut losses, mut sizes) = (PendingScalars::new(), Vec::new());
+    for (b, range) in data.images.chunks(EVAL_BATCH).enumerate() {
+        sizes.push(range.len() as f64);
+        let (codes, features, logits) = model.forward_all(data.images.range(range.clone()));
         out.code_dim = codes.dims()[1];
         out.feature_dim = features.dims()[1];
-        let loss = ce.forward(logits.clone(), labels_tensor::<B>(&labels, device));
-        loss_sum += loss.into_scalar().elem::<f64>() * chunk.len() as f64;
+        losses.push(b, ce.forward(logits.clone(), data.label_range(range)));
         let pred = logits.argmax(1).into_data().convert::<i64>();
         out.predictions.extend(
             pred.into_vec::<i64>()
@@ -158,8 +141,8 @@ pub fn embed<B: Backend>(model: &Classifier<B>, split: &Split, device: &B::Devic
                 .iter()
                 .map(|&p| p as u8),
         );
-        out.codes.extend(to_vec(codes));
-        out.features.extend(to_vec(features));
+        out.codes.extend(read_f32(codes));
+        out.features.extend(read_f32(features));
     }
     let correct = out
         .predictions
@@ -167,9 +150,40 @@ pub fn embed<B: Backend>(model: &Classifier<B>, split: &Split, device: &B::Devic
         .zip(&split.labels)
         .filter(|(p, l)| p == l)
         .count();
-    out.loss = loss_sum / split.len() as f64;
+    out.loss = weighted_sum(&mut losses, &sizes) / split.len() as f64;
     out.accuracy = correct as f64 / split.len() as f64;
     out
+}
+
+/// Mean cross-entropy and accuracy of the classifier on a split already on
+/// the device, with one read-back at the end (the training loop's test).
+pub fn score<B: Backend>(model: &Classifier<B>, data: &DeviceSplit<B>) -> (f64, f64) {
+    let ce = CrossEntropyLossConfig::new().init(&data.device());
+    let (mut losses, mut correct, mut sizes) =
+        (PendingScalars::new(), PendingScalars::new(), Vec::new());
+    for (b, range) in data.images.chunks(EVAL_BATCH).enumerate() {
+        sizes.push(range.len() as f64);
+        let logits = model.forward(data.images.range(range.clone()));
+        let labels = data.label_range(range);
+        correct.push(b, count_correct(logits.clone(), labels.clone()));
+        losses.push(b, ce.forward(logits, labels));
+    }
+    let correct: f64 = correct.read().iter().map(|(_, v)| v).sum();
+    let n = data.len() as f64;
+    (weighted_sum(&mut losses, &sizes) / n, correct / n)
+}
+
+/// Σ mean·size over batches (numbered from 0), in f64 on the host: each
+/// batch's mean loss times its number of examples.
+fn weighted_sum<B: Backend>(means: &mut PendingScalars<B>, sizes: &[f64]) -> f64 {
+    means.read().iter().map(|&(b, mean)| mean * sizes[b]).sum()
+}
+
+/// How many rows of `logits` have their largest value at the label, as a
+/// one-element float tensor (exact for counts below 2²⁴).
+fn count_correct<B: Backend>(logits: Tensor<B, 2>, labels: Tensor<B, 1, Int>) -> Tensor<B, 1> {
+    let m = labels.dims()[0];
+    logits.argmax(1).equal(labels.reshape([m, 1])).float().sum()
 }
 
 /// Trains `model` on `train`, evaluating on `test`. Returns the final model
@@ -192,7 +206,8 @@ pub fn train_classifier<B: AutodiffBackend>(
     let batch = config.batch_size.min(train.len());
     let batches = train.len() / batch;
     let progress = TrainProgress::new(name, config.epochs, batches);
-    let mut buffer = Vec::new();
+    let train_data = DeviceSplit::<B::InnerBackend>::upload(train, device);
+    let test_data = DeviceSplit::<B::InnerBackend>::upload(test, device);
     let mut history = Vec::new();
     let mut elapsed = 0.0;
     let k = model
@@ -200,64 +215,61 @@ pub fn train_classifier<B: AutodiffBackend>(
         .forward(Tensor::zeros([1, model_latent(&model, device)], device))
         .0
         .dims()[1];
-    let mut centers = vec![0f64; 10 * k];
+    let mut centers = Tensor::<B::InnerBackend, 2>::zeros([10, k], device);
 
     for epoch in 1..=config.epochs {
         let started = Instant::now();
         order.shuffle(&mut rng);
-        let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
+        let (mut loss_sum, mut correct, mut seen) = (0.0, 0.0, 0usize);
+        let (mut losses, mut hits) = (PendingScalars::new(), PendingScalars::new());
+        let batch_len = batch as f64;
         for (b, idx) in order.chunks_exact(batch).enumerate() {
-            let x = images_to_tensor::<B>(&train.images, idx, &mut buffer, device);
-            let labels: Vec<u8> = idx.iter().map(|&i| train.labels[i]).collect();
+            let x = Tensor::<B, 4>::from_inner(train_data.images.batch(idx));
+            let labels = train_data.labels(idx);
             let (_, features, logits) = model.forward_all(x);
-            let mut loss = ce.forward(logits.clone(), labels_tensor::<B>(&labels, device));
+            let mut loss = ce.forward(logits.clone(), Tensor::from_inner(labels.clone()));
             if let Some(cl) = &config.center_loss {
-                let c = Tensor::<B, 2>::from_data(
-                    TensorData::new(
-                        centers.iter().map(|&v| v as f32).collect::<Vec<_>>(),
-                        [10, k],
-                    ),
-                    device,
-                );
-                loss = loss + center_loss(features.clone(), &labels, c).mul_scalar(cl.lambda);
-                let feats = to_vec(features.detach());
-                update_centers(&mut centers, &feats, &labels, cl.alpha);
+                let labels = one_hot(labels.clone());
+                let c = Tensor::from_inner(centers.clone());
+                let lc = center_loss(features.clone(), Tensor::from_inner(labels.clone()), c);
+                loss = loss + lc.mul_scalar(cl.lambda);
+                centers = update_centers(centers, features.inner(), labels, cl.alpha);
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(config.learning_rate, model, grads);
-
-            let value = loss.into_scalar().elem::<f64>();
-            if !value.is_finite() {
-                progress.finish();
-                return Err(Ex2Error::Diverged {
-                    model: name.to_string(),
-                    what: "the training loss".into(),
-                    value,
-                    epoch,
-                    batch: b + 1,
-                });
-            }
-            let pred = logits.argmax(1).into_data().convert::<i64>();
-            correct += pred
-                .into_vec::<i64>()
-                .expect("ints")
-                .iter()
-                .zip(&labels)
-                .filter(|(p, l)| **p == **l as i64)
-                .count();
-            loss_sum += value * idx.len() as f64;
+            losses.push(b + 1, loss.inner());
+            hits.push(b + 1, count_correct(logits.inner(), labels));
             seen += idx.len();
-            progress.batch(epoch, Some(value));
+
+            let mut shown = None;
+            if losses.len() == READBACK_EVERY || b + 1 == batches {
+                for (batch, mean) in losses.read() {
+                    if !mean.is_finite() {
+                        progress.finish();
+                        return Err(Ex2Error::Diverged {
+                            model: name.to_string(),
+                            what: "the training loss".into(),
+                            value: mean,
+                            epoch,
+                            batch,
+                        });
+                    }
+                    loss_sum += mean * batch_len;
+                    shown = Some(mean);
+                }
+                correct += hits.read().iter().map(|(_, v)| v).sum::<f64>();
+            }
+            progress.batch(epoch, shown);
         }
         elapsed += started.elapsed().as_secs_f64();
         if epoch % config.eval_every.max(1) == 0 || epoch == config.epochs {
-            let eval = embed(&model.valid(), test, device);
-            if !eval.loss.is_finite() {
+            let (test_loss, test_accuracy) = score(&model.valid(), &test_data);
+            if !test_loss.is_finite() {
                 progress.finish();
                 return Err(Ex2Error::Diverged {
                     model: name.to_string(),
                     what: "the test loss".into(),
-                    value: eval.loss,
+                    value: test_loss,
                     epoch,
                     batch: batches,
                 });
@@ -266,9 +278,9 @@ pub fn train_classifier<B: AutodiffBackend>(
                 epoch,
                 elapsed_seconds: elapsed,
                 train_loss: loss_sum / seen as f64,
-                train_accuracy: correct as f64 / seen as f64,
-                test_loss: eval.loss,
-                test_accuracy: eval.accuracy,
+                train_accuracy: correct / seen as f64,
+                test_loss,
+                test_accuracy,
             };
             progress.epoch(&format!(
                 "epoch {epoch}/{}: train loss {:.4} acc {:.4}, test loss {:.4} acc {:.4}",
@@ -297,6 +309,14 @@ mod tests {
     use super::*;
     use burn::backend::Flex;
 
+    fn labels(l: &[i64]) -> Tensor<Flex, 2> {
+        let t = Tensor::<Flex, 1, Int>::from_data(
+            TensorData::new(l.to_vec(), [l.len()]),
+            &Default::default(),
+        );
+        one_hot(t)
+    }
+
     #[test]
     fn center_loss_matches_a_hand_computed_value() {
         let device = Default::default();
@@ -306,19 +326,47 @@ mod tests {
         c[2] = 1.0;
         c[3] = 1.0;
         let centers = Tensor::<Flex, 2>::from_data(TensorData::new(c, [10, 2]), &device);
-        let v: f32 = center_loss(features, &[0, 1], centers).into_scalar();
+        let v: f32 = center_loss(features, labels(&[0, 1]), centers).into_scalar();
         // ½ · mean(‖(1,2)−(0,0)‖², ‖(1,1)−(1,1)‖²) = ½ · (5 + 0) / 2
         assert!((v - 1.25).abs() < 1e-6, "{v}");
     }
 
     #[test]
     fn center_update_follows_wen_et_al() {
-        let mut centers = vec![0f64; 20];
+        let device = Default::default();
+        let mut c = vec![0f32; 20];
+        c[0] = 5.0; // class 0's centre, which has no examples here
+        let centers = Tensor::<Flex, 2>::from_data(TensorData::new(c, [10, 2]), &device);
         // Two examples of class 3 at (2, 0) and (4, 2): Δc = ((0−2)+(0−4), (0−0)+(0−2)) / 3.
-        update_centers(&mut centers, &[2.0, 0.0, 4.0, 2.0], &[3, 3], 0.5);
-        assert!((centers[6] - 1.0).abs() < 1e-12, "{}", centers[6]);
-        assert!((centers[7] - 1.0 / 3.0).abs() < 1e-12, "{}", centers[7]);
+        let features = Tensor::<Flex, 2>::from_data([[2.0f32, 0.0], [4.0, 2.0]], &device);
+        let updated = update_centers(centers, features, labels(&[3, 3]), 0.5)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        assert!((updated[6] - 1.0).abs() < 1e-6, "{}", updated[6]);
+        assert!((updated[7] - 1.0 / 3.0).abs() < 1e-6, "{}", updated[7]);
         // Classes without examples stay put.
-        assert!(centers[..6].iter().chain(&centers[8..]).all(|&c| c == 0.0));
+        assert_eq!(updated[0], 5.0);
+        assert!(updated[1..6].iter().chain(&updated[8..]).all(|&c| c == 0.0));
+    }
+
+    /// The training loop's test score equals `embed`'s on the same split.
+    #[test]
+    fn score_agrees_with_embed() {
+        let device = Default::default();
+        let model = crate::nn::classifier::ClassifierConfig::new(4, 3).init::<Flex>(&device);
+        let split = Split {
+            images: crate::data::Images {
+                count: 5,
+                rows: 28,
+                cols: 28,
+                pixels: (0..5 * 784).map(|i| (i * 7 % 256) as u8).collect(),
+            },
+            labels: vec![1, 2, 3, 4, 5],
+        };
+        let embedded = embed(&model, &split, &device);
+        let (loss, accuracy) = score(&model, &DeviceSplit::upload(&split, &device));
+        assert_eq!(loss, embedded.loss);
+        assert_eq!(accuracy, embedded.accuracy);
     }
 }

@@ -6,16 +6,15 @@ use std::time::Instant;
 use burn::config::Config;
 use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use burn::tensor::ElementConversion;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::autoencoder::{Autoencoder, evaluate};
-use super::batch::images_to_tensor;
+use super::autoencoder::{Autoencoder, evaluate_on_device, read_f32};
+use super::batch::{DeviceImages, host_batch};
 use crate::data::Images;
 use crate::data::noise::add_noise;
 use crate::error::Ex2Error;
@@ -73,10 +72,71 @@ pub struct EpochRecord {
     pub eval_seconds: f64,
 }
 
+/// Training steps between read-backs of the loss. A read-back waits for
+/// the device to finish everything queued (on a GPU, a stall per step if
+/// done every step); the losses are kept on the device in between.
+pub const READBACK_EVERY: usize = 32;
+
+/// Per-batch scalars (losses, counts) kept on the device until they are
+/// needed, then read back together in batch order.
+pub struct PendingScalars<B: Backend> {
+    values: Vec<Tensor<B, 1>>,
+    /// The 1-based batch number of the first pending value.
+    first_batch: usize,
+}
+
+impl<B: Backend> PendingScalars<B> {
+    pub fn new() -> Self {
+        PendingScalars {
+            values: Vec::new(),
+            first_batch: 1,
+        }
+    }
+
+    pub fn push(&mut self, batch: usize, value: Tensor<B, 1>) {
+        if self.values.is_empty() {
+            self.first_batch = batch;
+        }
+        self.values.push(value);
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The pending values, oldest first, with their batch numbers.
+    pub fn read(&mut self) -> Vec<(usize, f64)> {
+        if self.values.is_empty() {
+            return Vec::new();
+        }
+        let first = self.first_batch;
+        read_f32(Tensor::cat(std::mem::take(&mut self.values), 0))
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (first + i, v as f64))
+            .collect()
+    }
+}
+
+impl<B: Backend> Default for PendingScalars<B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Trains `model` to reconstruct `train`, evaluating on `test` (every
 /// `eval_every` epochs, on clean test images). A non-finite loss stops
 /// training with [`Ex2Error::Diverged`]. The batch is at most the training
 /// set, so a set of 10 images trains in batches of 10.
+///
+/// Both image sets are uploaded to the device once; the loss is read back
+/// every [`READBACK_EVERY`] batches. Denoising adds its noise on the host
+/// (one seeded generator, the same numbers on every backend) and uploads
+/// the noisy batch.
 pub fn train_reconstruction<B, M>(
     name: &str,
     mut model: M,
@@ -95,9 +155,10 @@ where
     let mut order: Vec<usize> = (0..train.count).collect();
     let batch_size = config.batch_size.min(train.count).max(1);
     let batches = train.count / batch_size;
+    let train_data = DeviceImages::<B::InnerBackend>::upload(train, device);
+    let test_data = DeviceImages::<B::InnerBackend>::upload(test, device);
     let mut noisy = Vec::new();
     let progress = TrainProgress::new(name, config.epochs, batches);
-    let mut buffer = Vec::new();
     let mut history = Vec::new();
     // Between evaluations (eval_every > 1): what the next record sums.
     let (mut l1_sum_since_eval, mut batches_since_eval, mut train_seconds_since_eval) =
@@ -112,14 +173,15 @@ where
         };
         order.shuffle(&mut rng);
         let mut l1_sum = 0.0;
+        let mut pending = PendingScalars::<B::InnerBackend>::new();
         // Full batches only: a ragged last batch would weigh its few images more.
         for (b, idx) in order.chunks_exact(batch_size).enumerate() {
-            let x = images_to_tensor::<B>(train, idx, &mut buffer, device);
+            let x = Tensor::<B, 4>::from_inner(train_data.batch(idx));
             let input = if config.noise_factor > 0.0 {
-                noisy.clear();
-                noisy.extend_from_slice(&buffer);
+                host_batch(train, idx, &mut noisy);
                 add_noise(&mut noisy, config.noise_factor, &mut rng);
-                Tensor::from_data(TensorData::new(noisy.clone(), x.dims()), device)
+                let data = TensorData::new(std::mem::take(&mut noisy), x.dims());
+                Tensor::from_data(data, device)
             } else {
                 x.clone()
             };
@@ -131,20 +193,26 @@ where
             };
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(config.learning_rate, model, grads);
+            pending.push(b + 1, l1.inner());
 
-            let l1 = l1.into_scalar().elem::<f64>();
-            if !l1.is_finite() {
-                progress.finish();
-                return Err(Ex2Error::Diverged {
-                    model: name.to_string(),
-                    what: "the training L1".into(),
-                    value: l1,
-                    epoch,
-                    batch: b + 1,
-                });
+            let mut shown = None;
+            if pending.len() == READBACK_EVERY || b + 1 == batches {
+                for (batch, l1) in pending.read() {
+                    if !l1.is_finite() {
+                        progress.finish();
+                        return Err(Ex2Error::Diverged {
+                            model: name.to_string(),
+                            what: "the training L1".into(),
+                            value: l1,
+                            epoch,
+                            batch,
+                        });
+                    }
+                    l1_sum += l1;
+                    shown = Some(l1);
+                }
             }
-            l1_sum += l1;
-            progress.batch(epoch, Some(l1));
+            progress.batch(epoch, shown);
         }
         let train_seconds = started.elapsed().as_secs_f64();
         if epoch % config.eval_every.max(1) != 0 && epoch != config.epochs {
@@ -157,7 +225,7 @@ where
         let seen = batches + std::mem::take(&mut batches_since_eval);
         let train_seconds = train_seconds + std::mem::take(&mut train_seconds_since_eval);
         let eval_started = Instant::now();
-        let eval = evaluate(&model.valid(), test, device);
+        let eval = evaluate_on_device(&model.valid(), &test_data, &test_data);
         if !(eval.l1.is_finite() && eval.mse.is_finite()) {
             progress.finish();
             return Err(Ex2Error::Diverged {
