@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::error::Ex2Error;
+use crate::nn::lowered_conv::{ConvStrategy, set_strategy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -23,6 +24,16 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
+    /// How the models' convolutions run on this backend: lowered to matrix
+    /// products on the CPUs (faster there, measured by `ex2 bench`), burn's
+    /// own kernels on the GPUs (deterministic there; see `lowered_conv`).
+    pub fn conv_strategy(self) -> ConvStrategy {
+        match self {
+            BackendKind::Cpu | BackendKind::Ndarray | BackendKind::Candle => ConvStrategy::Lowered,
+            BackendKind::Cuda | BackendKind::Wgpu => ConvStrategy::Native,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             BackendKind::Cpu => "cpu",
@@ -45,13 +56,15 @@ pub trait BackendTask {
 }
 
 pub fn dispatch<T: BackendTask>(kind: BackendKind, task: T) -> anyhow::Result<T::Output> {
+    set_strategy(kind.conv_strategy());
+    let named = |device: String| format!("{device}; {}", kind.conv_strategy().describe());
     match kind {
         BackendKind::Cpu => {
             type B = burn::backend::Autodiff<burn::backend::Flex>;
             let threads = crate::scheduler::cores();
             task.run::<B>(
                 burn::backend::flex::FlexDevice,
-                format!("CPU, burn flex, {threads} threads"),
+                named(format!("CPU, burn flex, {threads} threads")),
             )
         }
         BackendKind::Ndarray => {
@@ -61,7 +74,7 @@ pub fn dispatch<T: BackendTask>(kind: BackendKind, task: T) -> anyhow::Result<T:
                 let threads = crate::scheduler::cores();
                 task.run::<B>(
                     burn::backend::ndarray::NdArrayDevice::Cpu,
-                    format!("CPU, burn ndarray, {threads} threads"),
+                    named(format!("CPU, burn ndarray, {threads} threads")),
                 )
             }
             #[cfg(not(feature = "ndarray"))]
@@ -77,7 +90,7 @@ pub fn dispatch<T: BackendTask>(kind: BackendKind, task: T) -> anyhow::Result<T:
                 let threads = crate::scheduler::cores();
                 task.run::<B>(
                     burn::backend::candle::CandleDevice::Cpu,
-                    format!("CPU, burn candle, {threads} threads"),
+                    named(format!("CPU, burn candle, {threads} threads")),
                 )
             }
             #[cfg(not(feature = "candle"))]
@@ -92,7 +105,7 @@ pub fn dispatch<T: BackendTask>(kind: BackendKind, task: T) -> anyhow::Result<T:
                 type B = burn::backend::Autodiff<burn::backend::Cuda>;
                 let device = burn::backend::cuda::CudaDevice::default();
                 probe::<B>(kind, &device)?;
-                task.run::<B>(device.clone(), format!("CUDA {device:?}"))
+                task.run::<B>(device.clone(), named(format!("CUDA {device:?}")))
             }
             #[cfg(not(feature = "cuda"))]
             {
@@ -106,7 +119,7 @@ pub fn dispatch<T: BackendTask>(kind: BackendKind, task: T) -> anyhow::Result<T:
                 type B = burn::backend::Autodiff<burn::backend::Wgpu>;
                 let device = burn::backend::wgpu::WgpuDevice::default();
                 probe::<B>(kind, &device)?;
-                task.run::<B>(device.clone(), format!("wgpu {device:?}"))
+                task.run::<B>(device.clone(), named(format!("wgpu {device:?}")))
             }
             #[cfg(not(feature = "wgpu"))]
             {

@@ -10,11 +10,56 @@
 //! CPU. The parameters stay burn's [`Conv2d`] and [`ConvTranspose2d`]
 //! modules, so records, parameter counts and initialisation are burn's; the
 //! unit tests check values and gradients against burn's own convolution.
+//!
+//! Only on the CPU: on a GPU the scatter-add of the transposed convolution
+//! (and of the gather's gradient) becomes floating-point atomics, whose
+//! order, and so whose result, changes from run to run; there burn's own
+//! kernels run instead ([`ConvStrategy::Native`]). Both strategies compute
+//! the same function on the same NHWC rows, so a model means the same
+//! thing under either.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::tensor::backend::Backend;
 use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
+
+/// How the book's convolutions run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvStrategy {
+    /// A gather and a matrix product (the CPU backends).
+    Lowered,
+    /// burn's `conv2d` / `conv_transpose2d` (the GPU backends).
+    Native,
+}
+
+impl ConvStrategy {
+    /// For the manifest's device line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ConvStrategy::Lowered => "convolutions as gather + matrix product",
+            ConvStrategy::Native => "burn's convolution kernels",
+        }
+    }
+}
+
+static NATIVE: AtomicBool = AtomicBool::new(false);
+
+/// Chooses the strategy for the process; `backend::dispatch` sets it from
+/// the backend before any model runs (the backend is part of every cache
+/// key, so a stored model was trained under the strategy it is used with).
+pub fn set_strategy(strategy: ConvStrategy) {
+    NATIVE.store(strategy == ConvStrategy::Native, Ordering::Relaxed);
+}
+
+pub fn strategy() -> ConvStrategy {
+    if NATIVE.load(Ordering::Relaxed) {
+        ConvStrategy::Native
+    } else {
+        ConvStrategy::Lowered
+    }
+}
 
 /// The shape of one convolution over square images.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,12 +209,25 @@ fn conv_weight_matrix<B: Backend>(conv: &Conv2d<B>) -> Tensor<B, 2> {
 }
 
 /// `[n, side_in²·cin]` rows → `[n, side_out²·cout]` rows: `conv.forward`
-/// on NHWC rows.
+/// on NHWC rows, by the process's [`strategy`].
 pub fn conv2d_rows<B: Backend>(
     conv: &Conv2d<B>,
     geometry: &ConvGeometry,
     x: Tensor<B, 2>,
 ) -> Tensor<B, 2> {
+    conv2d_rows_with(strategy(), conv, geometry, x)
+}
+
+fn conv2d_rows_with<B: Backend>(
+    strategy: ConvStrategy,
+    conv: &Conv2d<B>,
+    geometry: &ConvGeometry,
+    x: Tensor<B, 2>,
+) -> Tensor<B, 2> {
+    if strategy == ConvStrategy::Native {
+        let images = rows_to_nchw(x, geometry.side_in, geometry.channels_in);
+        return nchw_to_rows(conv.forward(images));
+    }
     let [n, len] = x.dims();
     assert_eq!(len, geometry.input_len(), "lowered conv: input row length");
     let device = x.device();
@@ -188,12 +246,25 @@ pub fn conv2d_rows<B: Backend>(
 }
 
 /// `[n, side_in²·cin]` rows → `[n, side_out²·cout]` rows:
-/// `deconv.forward` on NHWC rows.
+/// `deconv.forward` on NHWC rows, by the process's [`strategy`].
 pub fn conv_transpose2d_rows<B: Backend>(
     deconv: &ConvTranspose2d<B>,
     geometry: &ConvGeometry,
     x: Tensor<B, 2>,
 ) -> Tensor<B, 2> {
+    conv_transpose2d_rows_with(strategy(), deconv, geometry, x)
+}
+
+fn conv_transpose2d_rows_with<B: Backend>(
+    strategy: ConvStrategy,
+    deconv: &ConvTranspose2d<B>,
+    geometry: &ConvGeometry,
+    x: Tensor<B, 2>,
+) -> Tensor<B, 2> {
+    if strategy == ConvStrategy::Native {
+        let images = rows_to_nchw(x, geometry.side_in, geometry.channels_in);
+        return nchw_to_rows(deconv.forward(images));
+    }
     let [n, len] = x.dims();
     assert_eq!(len, geometry.input_len(), "lowered conv: input row length");
     let device = x.device();
@@ -270,7 +341,8 @@ mod tests {
         Tensor::random(shape, Distribution::Normal(0.0, 1.0), &device).require_grad()
     }
 
-    /// Value, input gradient and weight/bias gradients against burn's conv.
+    /// Value, input gradient and weight/bias gradients against burn's conv;
+    /// the native strategy on rows gives burn's values too.
     #[test]
     fn lowered_conv_matches_burn_conv_and_its_gradients() {
         let device = Default::default();
@@ -286,11 +358,12 @@ mod tests {
             let geometry = ConvGeometry::of_conv(&conv, side);
             let x = random([2, cin, side, side]);
             let reference = conv.forward(x.clone());
-            let lowered = rows_to_nchw(
-                conv2d_rows(&conv, &geometry, nchw_to_rows(x.clone())),
-                geometry.side_out,
-                cout,
-            );
+            let run = |s, x: Tensor<B, 4>| {
+                let y = conv2d_rows_with(s, &conv, &geometry, nchw_to_rows(x));
+                rows_to_nchw(y, geometry.side_out, cout)
+            };
+            close(reference.clone(), run(ConvStrategy::Native, x.clone()));
+            let lowered = run(ConvStrategy::Lowered, x.clone());
             close(reference.clone(), lowered.clone());
             // Gradients of the same weighted sum through both.
             let weights = random(reference.dims());
@@ -319,11 +392,12 @@ mod tests {
             let x = random([2, cin, side, side]);
             let reference = deconv.forward(x.clone());
             assert_eq!(reference.dims()[2], geometry.side_out);
-            let lowered = rows_to_nchw(
-                conv_transpose2d_rows(&deconv, &geometry, nchw_to_rows(x.clone())),
-                geometry.side_out,
-                cout,
-            );
+            let run = |s, x: Tensor<B, 4>| {
+                let y = conv_transpose2d_rows_with(s, &deconv, &geometry, nchw_to_rows(x));
+                rows_to_nchw(y, geometry.side_out, cout)
+            };
+            close(reference.clone(), run(ConvStrategy::Native, x.clone()));
+            let lowered = run(ConvStrategy::Lowered, x.clone());
             close(reference.clone(), lowered.clone());
             let weights = random(reference.dims());
             let g_ref = (reference * weights.clone()).sum().backward();
