@@ -19,3 +19,4 @@ pub mod runner;
 pub mod scheduler;
 pub mod store;
 pub mod tables;
+pub mod timing;

@@ -186,6 +186,7 @@ impl BookTask<'_> {
                     status: "reused".into(),
                     error: None,
                     wall_seconds: 0.0,
+                    phases: None,
                     seeds: Default::default(),
                     reused_from: Some(from),
                     config_hash: chapter_config_hash(self.config, id),
@@ -194,7 +195,8 @@ impl BookTask<'_> {
             }
             None => {
                 eprintln!("{id}: running");
-                match run_seeds(id, ctx) {
+                let (result, phases) = crate::timing::chapter(|| run_seeds(id, ctx));
+                match result {
                     Ok(output) => {
                         let stored = self.run.store_chapter(id, &output)?;
                         let secs = started.elapsed().as_secs_f64();
@@ -204,6 +206,7 @@ impl BookTask<'_> {
                             status: "ok".into(),
                             error: None,
                             wall_seconds: secs,
+                            phases: Some(phases),
                             seeds: output.seeds.clone(),
                             reused_from: None,
                             config_hash: chapter_config_hash(self.config, id),
@@ -218,6 +221,7 @@ impl BookTask<'_> {
                             status: "failed".into(),
                             error: Some(message.clone()),
                             wall_seconds: started.elapsed().as_secs_f64(),
+                            phases: Some(phases),
                             seeds: Default::default(),
                             reused_from: None,
                             config_hash: chapter_config_hash(self.config, id),
@@ -390,10 +394,14 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
         overrides: config.overrides.clone(),
         model_cache: computed.cache.clone(),
         scheduler: Some(opts.budget),
+        render_seconds: None,
     };
 
     // Render before the manifest lands: a run whose book cannot be built
-    // does not count as complete.
+    // does not count as complete. The rendering time (templates, Typst,
+    // PDF) goes to the manifest only: a book cannot state its own.
+    let rendering = Instant::now();
+    let mut manifest = manifest;
     let source = report::render_book(config, &sources, &computed.views, &manifest)?;
     write_atomic(&run.dir.join("book.typ"), source.as_bytes())?;
     let mut files = vec![("references.yml".to_string(), sources.references.clone())];
@@ -408,6 +416,7 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
         }
     }
     let pdf = report::typst::compile_pdf(&source, files)?;
+    manifest.render_seconds = Some(rendering.elapsed().as_secs_f64());
     write_atomic(&run.dir.join("ex2.pdf"), &pdf)?;
     write_atomic(&opts.out, &pdf)?;
     run.write_manifest(&manifest)?;

@@ -1,6 +1,7 @@
-//! Where the book's work runs: chapters side by side, and every training in
-//! one of a fixed number of *training slots*, each with its own thread
-//! budget, so the cores stay busy without being oversubscribed.
+//! Where the book's work runs: chapters side by side, and every heavy job —
+//! a training, a t-SNE, an SVM, a logistic regression — in one of a fixed
+//! number of *slots*, each with its own thread budget, so the cores stay
+//! busy without being oversubscribed.
 //!
 //! A training job is described by data: the model kind and its spec, which
 //! serialise to the artifact cache key and are stored as the entry's
@@ -11,11 +12,15 @@
 //! hand-written dependency graph. Every model's numbers depend only on its
 //! spec and seed (`models::seeded_init`), so the schedule changes no result.
 
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
+
+use crate::timing::{self, Phase};
 
 /// How many trainings run at once, and how many threads each may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,14 +112,30 @@ pub fn budget() -> Budget {
 
 /// Runs one training: waits for a free slot, then runs `job` on that slot's
 /// threads (burn's CPU kernels parallelise over the current rayon pool).
-/// Must not be nested: a training that waited for a second slot could wait
-/// forever.
 pub fn in_training_slot<R: Send>(job: impl FnOnce() -> R + Send) -> R {
-    slots().run(job)
+    in_slot(Phase::Training, job)
+}
+
+/// Runs one heavy job of kind `phase` in a slot, as [`in_training_slot`]
+/// does a training; the wait and the job are timed on the chapter's clock.
+/// A job that asks for a slot while it holds one runs in place (waiting for
+/// a second slot could wait forever).
+pub fn in_slot<R: Send>(phase: Phase, job: impl FnOnce() -> R + Send) -> R {
+    if IN_SLOT.get() {
+        return job();
+    }
+    slots().run(phase, job)
+}
+
+thread_local! {
+    /// Set on a slot's threads while they run a job.
+    static IN_SLOT: Cell<bool> = const { Cell::new(false) };
 }
 
 impl Slots {
-    fn run<R: Send>(&self, job: impl FnOnce() -> R + Send) -> R {
+    fn run<R: Send>(&self, phase: Phase, job: impl FnOnce() -> R + Send) -> R {
+        let clock = timing::current();
+        let waiting = Instant::now();
         let pool = {
             let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
             loop {
@@ -124,7 +145,19 @@ impl Slots {
                 free = self.returned.wait(free).unwrap_or_else(|e| e.into_inner());
             }
         };
-        let outcome = catch_unwind(AssertUnwindSafe(|| pool.install(job)));
+        timing::record(Phase::Waiting, waiting.elapsed());
+        let running = Instant::now();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            pool.install(|| {
+                timing::with_clock(clock, || {
+                    IN_SLOT.set(true);
+                    let result = catch_unwind(AssertUnwindSafe(job));
+                    IN_SLOT.set(false);
+                    result.unwrap_or_else(|panic| resume_unwind(panic))
+                })
+            })
+        }));
+        timing::record(phase, running.elapsed());
         self.free
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -152,19 +185,31 @@ pub fn parallel_results<T: Send>(jobs: Vec<Job<'_, T>>) -> Vec<Result<T>> {
     let count = jobs.len();
     let queue = Mutex::new(jobs.into_iter().enumerate());
     let mut slots: Vec<Option<Result<T>>> = (0..count).map(|_| None).collect();
+    // The workers work for the caller's chapter: they get its clock and
+    // count their own time, while the caller, blocked here, does not.
+    let clock = timing::current();
+    let blocked = Instant::now();
     let done: Vec<(usize, Result<T>)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..width)
             .map(|_| {
-                s.spawn(|| {
-                    let mut finished = Vec::new();
-                    loop {
-                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                        let Some((i, job)) = next else { break };
-                        let result = catch_unwind(AssertUnwindSafe(job))
-                            .unwrap_or_else(|_| Err(anyhow::anyhow!("a job panicked")));
-                        finished.push((i, result));
-                    }
-                    finished
+                let clock = clock.clone();
+                let queue = &queue;
+                s.spawn(move || {
+                    timing::with_clock(clock.clone(), || {
+                        let mut finished = Vec::new();
+                        loop {
+                            let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                            let Some((i, job)) = next else { break };
+                            let started = Instant::now();
+                            let result = catch_unwind(AssertUnwindSafe(job))
+                                .unwrap_or_else(|_| Err(anyhow::anyhow!("a job panicked")));
+                            if let Some(clock) = &clock {
+                                clock.add_active(started.elapsed());
+                            }
+                            finished.push((i, result));
+                        }
+                        finished
+                    })
                 })
             })
             .collect();
@@ -173,6 +218,9 @@ pub fn parallel_results<T: Send>(jobs: Vec<Job<'_, T>>) -> Vec<Result<T>> {
             .flat_map(|w| w.join().expect("workers catch panics"))
             .collect()
     });
+    if let Some(clock) = &clock {
+        clock.sub_active(blocked.elapsed());
+    }
     for (i, r) in done {
         slots[i] = Some(r);
     }
@@ -222,7 +270,7 @@ mod tests {
         std::thread::scope(|s| {
             for _ in 0..6 {
                 s.spawn(|| {
-                    slots.run(|| {
+                    slots.run(Phase::Training, || {
                         assert_eq!(rayon::current_num_threads(), 1);
                         let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                         most.fetch_max(now, Ordering::SeqCst);
@@ -233,10 +281,24 @@ mod tests {
             }
         });
         assert_eq!(most.load(Ordering::SeqCst), 2);
-        let caught = catch_unwind(AssertUnwindSafe(|| slots.run(|| panic!("diverged"))));
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            slots.run(Phase::Training, || panic!("diverged"))
+        }));
         assert!(caught.is_err());
         assert_eq!(slots.free.lock().unwrap().len(), 2, "the slot came back");
-        assert_eq!(slots.run(|| 7), 7);
+        assert_eq!(slots.run(Phase::Training, || 7), 7);
+        // A job in a slot that asks for another runs in place, and the
+        // chapter's clock sees the job's time under its phase.
+        let ((), phases) = timing::chapter(|| {
+            slots.run(Phase::ClassicMl, || {
+                assert_eq!(in_slot(Phase::Training, rayon::current_num_threads), 1);
+                std::thread::sleep(Duration::from_millis(20));
+            })
+        });
+        assert!(
+            phases.classic_ml >= 0.02 && phases.training == 0.0,
+            "{phases:?}"
+        );
     }
 
     #[test]

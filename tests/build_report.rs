@@ -83,6 +83,34 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
         assert!(run.join(f).is_file(), "run lacks {f}");
     }
 
+    // Where the time went: every computed chapter's phases, in the manifest
+    // and the appendix; trainings and classic ML land in their own phases.
+    let m = manifest(&run);
+    assert!(m["render_seconds"].as_f64().unwrap() > 0.0);
+    let phases = |id: &str| {
+        let c = m["chapters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("chapter {id} in the manifest"));
+        let p = &c["phases"];
+        let get = |k: &str| p[k].as_f64().unwrap_or_else(|| panic!("{id}: phase {k}"));
+        (
+            get("training"),
+            get("classic_ml"),
+            get("waiting"),
+            get("evaluation"),
+        )
+    };
+    let (training, ..) = phases("latent");
+    assert!(training > 0.0, "the latent sweep trains");
+    assert!(phases("baselines").1 > 0.0, "baselines fits SVMs");
+    assert!(
+        phases("denoising").1 > 0.0,
+        "denoising runs t-SNE and probes"
+    );
+
     // The per-epoch table: fixed columns, one row per epoch of the smoke profile.
     let tables = run.join("tables/autoencoder");
     let history = std::fs::read_to_string(tables.join("history.csv")).unwrap();
@@ -102,6 +130,15 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
         assert!(text.contains(title), "chapter `{title}` missing");
     }
     assert!(text.contains("Reproducibility"), "appendix missing");
+    assert!(
+        text.contains("Where each chapter"),
+        "the appendix's table of phases"
+    );
+    let latent_training = phases("latent").0;
+    assert!(
+        text.contains(&format!("{latent_training:.1} s")),
+        "the appendix shows latent's training time {latent_training:.1} s"
+    );
     let summary = csv_rows(&tables.join("summary.csv"));
     let warm = summary
         .iter()

@@ -18,6 +18,7 @@ use crate::nn::autoencoder::{Autoencoder, evaluate};
 use crate::nn::classifier::ClassifierConfig;
 use crate::nn::classify::{ClassifierTrainingConfig, train_classifier};
 use crate::nn::conv_ae::ConvAutoencoderConfig;
+use crate::nn::lowered_conv::{self, ConvStrategy};
 use crate::nn::mlp_ae::MlpAutoencoderConfig;
 use crate::nn::train::{ReconstructionTrainingConfig, train_reconstruction};
 use crate::runner::{complete_runs, load_data};
@@ -118,6 +119,30 @@ impl BackendTask for Bench<'_> {
             values: repeat(repeats, n_images, conv_run)?,
         });
 
+        // The same training under the strategy this backend does not use
+        // (on the CPU: burn's own convolution kernels), so the choice in
+        // `BackendKind::conv_strategy` stays a measured one.
+        let chosen = lowered_conv::strategy();
+        let other = match chosen {
+            ConvStrategy::Lowered => ConvStrategy::Native,
+            ConvStrategy::Native => ConvStrategy::Lowered,
+        };
+        lowered_conv::set_strategy(other);
+        eprintln!("bench: conv AE training with {other:?} convolutions");
+        let measured = repeat(repeats, n_images, conv_run);
+        lowered_conv::set_strategy(chosen);
+        out.push(Measurement {
+            name: format!(
+                "conv AE training, {} convolutions",
+                match other {
+                    ConvStrategy::Lowered => "lowered",
+                    ConvStrategy::Native => "burn's own",
+                }
+            ),
+            unit: "images/s",
+            values: measured?,
+        });
+
         let mlp_config = MlpAutoencoderConfig::new(c.autoencoder.latent_dim)
             .with_hidden(c.autoencoder.mlp_hidden);
         eprintln!("bench: fully connected AE training");
@@ -198,6 +223,48 @@ impl BackendTask for Bench<'_> {
     }
 }
 
+/// The latest run's chapters: wall time and thread-seconds by phase.
+fn print_chapter_times(id: &str, manifest: &Manifest) {
+    println!(
+        "\nchapters of the latest run ({id}, profile `{}`{}), seconds; phases are thread-seconds:",
+        manifest.profile,
+        manifest.scheduler.map_or(String::new(), |b| format!(
+            ", {} slot(s) × {} thread(s)",
+            b.jobs, b.threads_per_job
+        )),
+    );
+    println!(
+        "  {:<20} {:>8} {:>9} {:>9} {:>9} {:>11}  status",
+        "chapter", "wall", "training", "t-SNE/SVM", "waiting", "evaluation"
+    );
+    let mut sum = crate::timing::PhaseSeconds::default();
+    for c in &manifest.chapters {
+        let p = c.phases.unwrap_or_default();
+        println!(
+            "  {:<20} {:>8.1} {:>9.1} {:>9.1} {:>9.1} {:>11.1}  {}",
+            c.id, c.wall_seconds, p.training, p.classic_ml, p.waiting, p.evaluation, c.status
+        );
+        sum.training += p.training;
+        sum.classic_ml += p.classic_ml;
+        sum.waiting += p.waiting;
+        sum.evaluation += p.evaluation;
+    }
+    println!(
+        "  {:<20} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>11.1}",
+        "all chapters", "", sum.training, sum.classic_ml, sum.waiting, sum.evaluation
+    );
+    let span = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    if let (Some(a), Some(b)) = (span(&manifest.started), span(&manifest.finished)) {
+        println!(
+            "  whole run until rendering {} s{}",
+            (b - a).num_seconds(),
+            manifest
+                .render_seconds
+                .map_or(String::new(), |r| format!("; rendering {r:.2} s"))
+        );
+    }
+}
+
 pub fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
     let config = super::load_config(global)?;
     crate::backend::ensure_compiled(global.backend)?;
@@ -245,12 +312,27 @@ pub fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
                 .join(" ")
         );
     }
-    let ratio = |i: usize| results[i].median() / results[0].median();
-    println!(
-        "two concurrent trainings / one alone: {:.2}× (own threads), {:.2}× (all threads each)",
-        ratio(3),
-        ratio(4)
-    );
+    let median = |prefix: &str| {
+        results
+            .iter()
+            .find(|m| m.name.starts_with(prefix))
+            .map(Measurement::median)
+    };
+    if let Some(alone) = median("conv AE training (") {
+        let ratio = |prefix: &str| median(prefix).map_or(f64::NAN, |m| m / alone);
+        println!(
+            "two concurrent trainings / one alone: {:.2}× (own threads), {:.2}× (all threads each)",
+            ratio("2 concurrent conv AE trainings, 1 "),
+            ratio(&format!(
+                "2 concurrent conv AE trainings, {} ",
+                scheduler::cores()
+            )),
+        );
+        println!(
+            "this backend's convolutions / the other strategy's: {:.2}×",
+            1.0 / ratio("conv AE training, ")
+        );
+    }
 
     // Where the latest complete run spent its time, per chapter.
     let runs_dir = config.runs_dir();
@@ -258,16 +340,7 @@ pub fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
         let path = runs_dir.join(&id).join("manifest.json");
         let manifest: Manifest = serde_json::from_slice(&std::fs::read(&path)?)
             .with_context(|| format!("reading {}", path.display()))?;
-        println!(
-            "\nchapter wall times of the latest run ({id}, profile `{}`):",
-            manifest.profile
-        );
-        let mut total = 0.0;
-        for c in &manifest.chapters {
-            println!("  {:<22} {:>8.1} s  {}", c.id, c.wall_seconds, c.status);
-            total += c.wall_seconds;
-        }
-        println!("  {:<22} {:>8.1} s", "all chapters", total);
+        print_chapter_times(&id, &manifest);
     }
 
     let out = args.csv.clone().unwrap_or_else(|| {

@@ -12,6 +12,9 @@ use linfa_reduction::Pca;
 use linfa_svm::Svm;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
+use crate::scheduler::{self, Job};
+use crate::timing::Phase;
+
 /// A feature matrix (n × dim) with its labels.
 pub struct Features {
     pub x: Array2<f64>,
@@ -61,9 +64,11 @@ pub fn pca(train: &Features, test: &Features, components: usize) -> Result<(Feat
         train.dim()
     );
     let ds = DatasetBase::from(train.x.clone());
-    let model = Pca::params(components)
-        .fit(&ds)
-        .map_err(|e| anyhow!("PCA: {e}"))?;
+    let model = scheduler::in_slot(Phase::ClassicMl, || {
+        Pca::params(components)
+            .fit(&ds)
+            .map_err(|e| anyhow!("PCA: {e}"))
+    })?;
     let project = |f: &Features| Features {
         x: model.predict(&f.x),
         y: f.y.clone(),
@@ -147,68 +152,55 @@ pub fn unit_scale(train: &Features, test: &Features) -> (Features, Features) {
     (f(train), f(test))
 }
 
+/// Ten binary SVMs, one per digit, each a job in a slot of the book's
+/// scheduler (one core each, beside the trainings); the class with the
+/// largest decision value wins. Returns the predictions and the ten fits'
+/// own times, summed (each includes its prediction of the test set).
 fn one_vs_rest_svm(
     train: &Features,
     test: ArrayView2<f64>,
     model: Model,
     s: &Settings,
-) -> Result<Vec<u8>> {
-    // Ten binary SVMs, fitted two at a time; the class with the largest
-    // decision value wins.
-    let classes: Vec<usize> = (0..10).collect();
-    let mut scores = vec![vec![f64::NEG_INFINITY; test.nrows()]; 10];
-    let width = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .max(1);
-    for chunk in classes.chunks(width) {
-        let results: Vec<Result<(usize, Vec<f64>)>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = chunk
-                .iter()
-                .map(|&c| {
-                    scope.spawn(move || -> Result<(usize, Vec<f64>)> {
-                        let targets: Array1<bool> = train.y.mapv(|y| y == c);
-                        let ds = Dataset::new(train.x.clone(), targets);
-                        // `shrinking` stays off: it panics in linfa-svm 0.8 (REFERENCE.md).
-                        let params = Svm::<f64, bool>::params();
-                        let params = match model {
-                            Model::PolySvm => params
-                                .polynomial_kernel(1.0, s.poly_degree)
-                                .pos_neg_weights(s.poly_c, s.poly_c),
-                            _ => params.linear_kernel().pos_neg_weights(s.svm_c, s.svm_c),
-                        };
-                        let svm = params
-                            .fit(&ds)
-                            .map_err(|e| anyhow!("SVM for digit {c}: {e}"))?;
-                        // The decision value: the kernel expansion minus the offset ρ.
-                        let values = test
-                            .rows()
-                            .into_iter()
-                            .map(|r| svm.weighted_sum(&r) - svm.rho)
-                            .collect();
-                        Ok((c, values))
-                    })
+) -> Result<(Vec<u8>, f64)> {
+    let jobs: Vec<Job<(Vec<f64>, f64)>> = (0..10usize)
+        .map(|c| {
+            Box::new(move || {
+                scheduler::in_slot(Phase::ClassicMl, || {
+                    let started = Instant::now();
+                    let targets: Array1<bool> = train.y.mapv(|y| y == c);
+                    let ds = Dataset::new(train.x.clone(), targets);
+                    // `shrinking` stays off: it panics in linfa-svm 0.8 (REFERENCE.md).
+                    let params = Svm::<f64, bool>::params();
+                    let params = match model {
+                        Model::PolySvm => params
+                            .polynomial_kernel(1.0, s.poly_degree)
+                            .pos_neg_weights(s.poly_c, s.poly_c),
+                        _ => params.linear_kernel().pos_neg_weights(s.svm_c, s.svm_c),
+                    };
+                    let svm = params
+                        .fit(&ds)
+                        .map_err(|e| anyhow!("SVM for digit {c}: {e}"))?;
+                    // The decision value: the kernel expansion minus the offset ρ.
+                    let values = test
+                        .rows()
+                        .into_iter()
+                        .map(|r| svm.weighted_sum(&r) - svm.rho)
+                        .collect();
+                    Ok((values, started.elapsed().as_secs_f64()))
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(anyhow!("an SVM fit panicked")))
-                })
-                .collect()
-        });
-        for r in results {
-            let (c, values) = r?;
-            scores[c] = values;
-        }
-    }
-    Ok((0..test.nrows())
+            }) as Job<_>
+        })
+        .collect();
+    let fitted = scheduler::parallel(jobs)?;
+    let seconds = fitted.iter().map(|(_, t)| t).sum();
+    let predictions = (0..test.nrows())
         .map(|i| {
             (0..10)
-                .max_by(|&a, &b| scores[a][i].total_cmp(&scores[b][i]))
+                .max_by(|&a, &b| fitted[a].0[i].total_cmp(&fitted[b].0[i]))
                 .expect("ten classes") as u8
         })
-        .collect())
+        .collect();
+    Ok((predictions, seconds))
 }
 
 /// Predicts `x` with a fitted linfa model: (labels, fit seconds, predict seconds).
@@ -225,36 +217,47 @@ where
     )
 }
 
-/// Fits `model` on `train` and predicts `test`. SVM timings include the
-/// prediction in `fit_seconds` (each binary SVM predicts right after fitting).
+/// Fits `model` on `train` and predicts `test`, in slots of the book's
+/// scheduler. Times are the fits' own, waiting for a slot excluded; SVM
+/// timings include the prediction in `fit_seconds` (each binary SVM
+/// predicts right after fitting) and sum the ten binary SVMs.
 pub fn fit_predict(
     model: Model,
     train: &Features,
     test: &Features,
     s: &Settings,
 ) -> Result<Outcome> {
-    let started = Instant::now();
     let (predictions, fit_seconds, predict_seconds) = match model {
         Model::LinearSvm | Model::PolySvm => {
             let (train, test) = unit_scale(train, test);
-            let p = one_vs_rest_svm(&train, test.x.view(), model, s)?;
-            (p, started.elapsed().as_secs_f64(), 0.0)
+            let (p, seconds) = one_vs_rest_svm(&train, test.x.view(), model, s)?;
+            (p, seconds, 0.0)
         }
-        Model::Logistic => {
+        Model::Logistic => scheduler::in_slot(Phase::ClassicMl, || {
+            let started = Instant::now();
             let ds = Dataset::new(train.x.clone(), train.y.clone());
             let fitted = MultiLogisticRegression::default()
                 .max_iterations(s.logistic_iterations)
                 .fit(&ds)
                 .map_err(|e| anyhow!("logistic regression: {e}"))?;
-            predict_timed(&fitted, &test.x, started.elapsed().as_secs_f64())
-        }
-        Model::NaiveBayes => {
+            Ok::<_, anyhow::Error>(predict_timed(
+                &fitted,
+                &test.x,
+                started.elapsed().as_secs_f64(),
+            ))
+        })?,
+        Model::NaiveBayes => scheduler::in_slot(Phase::ClassicMl, || {
+            let started = Instant::now();
             let ds = Dataset::new(train.x.clone(), train.y.clone());
             let fitted = GaussianNb::params()
                 .fit(&ds)
                 .map_err(|e| anyhow!("naive Bayes: {e}"))?;
-            predict_timed(&fitted, &test.x, started.elapsed().as_secs_f64())
-        }
+            Ok::<_, anyhow::Error>(predict_timed(
+                &fitted,
+                &test.x,
+                started.elapsed().as_secs_f64(),
+            ))
+        })?,
     };
     let correct = predictions
         .iter()

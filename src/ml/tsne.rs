@@ -8,6 +8,9 @@ use ndarray::Array2;
 use ndarray_rand::rand::SeedableRng;
 use ndarray_rand::rand::rngs::StdRng;
 
+use crate::scheduler;
+use crate::timing::Phase;
+
 /// Embeds `points` (n × dim, row-major) in 2-D. Deterministic for a seed.
 pub fn tsne_2d(
     points: &[f32],
@@ -22,11 +25,14 @@ pub fn tsne_2d(
     );
     let n = points.len() / dim;
     let data = Array2::from_shape_vec((n, dim), points.iter().map(|&v| v as f64).collect())?;
-    let out = TSneParams::embedding_size_with_rng(2, StdRng::seed_from_u64(seed))
-        .perplexity(perplexity)
-        .approx_threshold(0.5)
-        .max_iter(iterations)
-        .transform(data)
-        .map_err(|e| anyhow!("t-SNE failed: {e}"))?;
+    // A slot of the book's scheduler: t-SNE is as heavy as a training.
+    let out = scheduler::in_slot(Phase::ClassicMl, || {
+        TSneParams::embedding_size_with_rng(2, StdRng::seed_from_u64(seed))
+            .perplexity(perplexity)
+            .approx_threshold(0.5)
+            .max_iter(iterations)
+            .transform(data)
+            .map_err(|e| anyhow!("t-SNE failed: {e}"))
+    })?;
     Ok(out.rows().into_iter().map(|r| (r[0], r[1])).collect())
 }

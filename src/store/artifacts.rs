@@ -130,7 +130,10 @@ impl ArtifactStore {
             .entry(key.clone())
             .or_default()
             .clone();
+        // Waiting here means another chapter is training this model.
+        let waiting = std::time::Instant::now();
         let _one_at_a_time = flight.lock().unwrap_or_else(|e| e.into_inner());
+        crate::timing::record(crate::timing::Phase::Waiting, waiting.elapsed());
         let dir = self.path(&key);
         let skip_cache = self.force && !self.trained.lock().expect("trained lock").contains(&key);
         if dir.join("model.mpk").is_file() && !skip_cache {

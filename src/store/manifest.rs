@@ -34,6 +34,10 @@ pub struct Manifest {
     /// older than the scheduler.
     #[serde(default)]
     pub scheduler: Option<crate::scheduler::Budget>,
+    /// Seconds from the templates to the PDF's bytes (figures excluded:
+    /// the chapters draw them).
+    #[serde(default)]
+    pub render_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,6 +65,10 @@ pub struct ChapterRecord {
     pub status: String,
     pub error: Option<String>,
     pub wall_seconds: f64,
+    /// Thread-seconds by kind of work (see `timing`); absent for reused
+    /// chapters and in runs older than the phase clock.
+    #[serde(default)]
+    pub phases: Option<crate::timing::PhaseSeconds>,
     pub seeds: BTreeMap<String, u64>,
     /// Run whose results were reused instead of recomputing (`ex2 chapter`).
     pub reused_from: Option<String>,
