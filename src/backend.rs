@@ -64,7 +64,10 @@ pub fn dispatch<T: BackendTask>(kind: BackendKind, task: T) -> anyhow::Result<T:
             let threads = crate::scheduler::cores();
             task.run::<B>(
                 burn::backend::flex::FlexDevice,
-                named(format!("CPU, burn flex, {threads} threads")),
+                named(format!(
+                    "CPU, burn flex, {threads} threads, {}",
+                    flex_matrix_kernels()
+                )),
             )
         }
         BackendKind::Ndarray => {
@@ -128,6 +131,22 @@ pub fn dispatch<T: BackendTask>(kind: BackendKind, task: T) -> anyhow::Result<T:
             }
         }
     }
+}
+
+/// Which of gemm's kernels flex multiplies matrices with on this CPU
+/// (chosen at run time, as gemm does). Results differ in the last bits
+/// between them, so the manifest names the one a run used.
+fn flex_matrix_kernels() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if cfg!(feature = "x86-v4") && std::arch::is_x86_feature_detected!("avx512f") {
+            return "AVX-512 matrix kernels";
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            return "AVX2/FMA matrix kernels";
+        }
+    }
+    "portable matrix kernels"
 }
 
 /// Fails early, before any work, when `kind` is not compiled into this binary.

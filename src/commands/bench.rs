@@ -128,7 +128,7 @@ impl BackendTask for Bench<'_> {
             ConvStrategy::Native => ConvStrategy::Lowered,
         };
         lowered_conv::set_strategy(other);
-        eprintln!("bench: conv AE training with {other:?} convolutions");
+        eprintln!("bench: conv AE training, {}", other.describe());
         let measured = repeat(repeats, n_images, conv_run);
         lowered_conv::set_strategy(chosen);
         out.push(Measurement {
