@@ -57,6 +57,26 @@ impl TrainProgress {
         }
     }
 
+    /// Ends the bar and names what diverged: `what` of `model` reached
+    /// `value` at `epoch`, batch `batch`.
+    pub fn diverged(
+        &self,
+        model: &str,
+        what: &str,
+        value: f64,
+        epoch: usize,
+        batch: usize,
+    ) -> crate::error::Ex2Error {
+        self.finish();
+        crate::error::Ex2Error::Diverged {
+            model: model.to_string(),
+            what: what.into(),
+            value,
+            epoch,
+            batch,
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();

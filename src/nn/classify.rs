@@ -245,14 +245,13 @@ pub fn train_classifier<B: AutodiffBackend>(
             if losses.len() == READBACK_EVERY || b + 1 == batches {
                 for (batch, mean) in losses.read() {
                     if !mean.is_finite() {
-                        progress.finish();
-                        return Err(Ex2Error::Diverged {
-                            model: name.to_string(),
-                            what: "the training loss".into(),
-                            value: mean,
+                        return Err(progress.diverged(
+                            name,
+                            "the training loss",
+                            mean,
                             epoch,
                             batch,
-                        });
+                        ));
                     }
                     loss_sum += mean * batch_len;
                     shown = Some(mean);
@@ -265,14 +264,7 @@ pub fn train_classifier<B: AutodiffBackend>(
         if epoch % config.eval_every.max(1) == 0 || epoch == config.epochs {
             let (test_loss, test_accuracy) = score(&model.valid(), &test_data);
             if !test_loss.is_finite() {
-                progress.finish();
-                return Err(Ex2Error::Diverged {
-                    model: name.to_string(),
-                    what: "the test loss".into(),
-                    value: test_loss,
-                    epoch,
-                    batch: batches,
-                });
+                return Err(progress.diverged(name, "the test loss", test_loss, epoch, batches));
             }
             let record = ClassEpoch {
                 epoch,

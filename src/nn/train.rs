@@ -199,14 +199,7 @@ where
             if pending.len() == READBACK_EVERY || b + 1 == batches {
                 for (batch, l1) in pending.read() {
                     if !l1.is_finite() {
-                        progress.finish();
-                        return Err(Ex2Error::Diverged {
-                            model: name.to_string(),
-                            what: "the training L1".into(),
-                            value: l1,
-                            epoch,
-                            batch,
-                        });
+                        return Err(progress.diverged(name, "the training L1", l1, epoch, batch));
                     }
                     l1_sum += l1;
                     shown = Some(l1);
@@ -227,14 +220,7 @@ where
         let eval_started = Instant::now();
         let eval = evaluate_on_device(&model.valid(), &test_data, &test_data);
         if !(eval.l1.is_finite() && eval.mse.is_finite()) {
-            progress.finish();
-            return Err(Ex2Error::Diverged {
-                model: name.to_string(),
-                what: "the test L1".into(),
-                value: eval.l1,
-                epoch,
-                batch: batches,
-            });
+            return Err(progress.diverged(name, "the test L1", eval.l1, epoch, batches));
         }
         let record = EpochRecord {
             epoch,
