@@ -370,7 +370,7 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
         },
     )?;
 
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         run_id: run.id.clone(),
         ex2_version: env!("CARGO_PKG_VERSION").into(),
         git_commit: manifest::git_commit(&config.root),
@@ -401,7 +401,6 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
     // does not count as complete. The rendering time (templates, Typst,
     // PDF) goes to the manifest only: a book cannot state its own.
     let rendering = Instant::now();
-    let mut manifest = manifest;
     let source = report::render_book(config, &sources, &computed.views, &manifest)?;
     write_atomic(&run.dir.join("book.typ"), source.as_bytes())?;
     let mut files = vec![("references.yml".to_string(), sources.references.clone())];

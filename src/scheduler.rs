@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::timing::{self, Phase};
 
-/// How many trainings run at once, and how many threads each may use.
+/// How many heavy jobs (trainings, t-SNE, SVMs, …) run at once, and how
+/// many threads each may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Budget {
     pub jobs: usize,
