@@ -6,7 +6,7 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
-use super::batch::{DeviceImages, images_to_tensor, tensor_to_images};
+use super::batch::{DeviceImages, images_to_tensor, read_f32, tensor_to_images};
 use crate::data::Images;
 
 /// Images per batch when no gradients are kept.
@@ -24,12 +24,7 @@ pub fn encode_in_batches<B: Backend>(
     for chunk in all.chunks(EVAL_BATCH) {
         let z = encode(images_to_tensor::<B>(images, chunk, device));
         dim = z.dims()[1];
-        codes.extend(
-            z.into_data()
-                .convert::<f32>()
-                .into_vec::<f32>()
-                .expect("floats"),
-        );
+        codes.extend(read_f32(z));
     }
     (codes, dim)
 }
@@ -130,14 +125,6 @@ pub fn evaluate_on_device<B: Backend, M: Autoencoder<B>>(
         l1: total(l1_sums) / n,
         mse: total(mse_sums) / n,
     }
-}
-
-/// A float tensor's values on the host.
-pub fn read_f32<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .into_vec::<f32>()
-        .expect("float tensor converts to f32")
 }
 
 /// Error of the images themselves against `targets` (e.g. a noisy input

@@ -166,6 +166,65 @@ pub fn tensor_to_images<B: Backend>(t: Tensor<B, 4>) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A float tensor's values on the host.
+pub fn read_f32<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .expect("float tensor converts to f32")
+}
+
+/// Per-batch scalars (losses, counts) kept on the device until they are
+/// needed, then read back together in batch order.
+pub struct PendingScalars<B: Backend> {
+    values: Vec<Tensor<B, 1>>,
+    /// The 1-based batch number of the first pending value.
+    first_batch: usize,
+}
+
+impl<B: Backend> PendingScalars<B> {
+    pub fn new() -> Self {
+        PendingScalars {
+            values: Vec::new(),
+            first_batch: 1,
+        }
+    }
+
+    pub fn push(&mut self, batch: usize, value: Tensor<B, 1>) {
+        if self.values.is_empty() {
+            self.first_batch = batch;
+        }
+        self.values.push(value);
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The pending values, oldest first, with their batch numbers.
+    pub fn read(&mut self) -> Vec<(usize, f64)> {
+        if self.values.is_empty() {
+            return Vec::new();
+        }
+        let first = self.first_batch;
+        read_f32(Tensor::cat(std::mem::take(&mut self.values), 0))
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (first + i, v as f64))
+            .collect()
+    }
+}
+
+impl<B: Backend> Default for PendingScalars<B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

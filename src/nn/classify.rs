@@ -14,10 +14,10 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::autoencoder::{EVAL_BATCH, read_f32};
-use super::batch::DeviceSplit;
+use super::autoencoder::EVAL_BATCH;
+use super::batch::{DeviceSplit, PendingScalars, read_f32};
 use super::classifier::Classifier;
-use super::train::{PendingScalars, READBACK_EVERY};
+use super::train::READBACK_EVERY;
 use crate::data::Split;
 use crate::error::Ex2Error;
 use crate::progress::TrainProgress;

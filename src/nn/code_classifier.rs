@@ -12,6 +12,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
+use super::batch::read_f32;
 use super::classify::labels_tensor;
 use crate::models::seeded_init;
 
@@ -117,11 +118,7 @@ impl<B: Backend> FittedCodeClassifier<B> {
         let x = standardised(codes, dim, &self.mean, &self.std);
         let n = x.len() / dim;
         let input = Tensor::<B, 2>::from_data(TensorData::new(x, [n, dim]), device);
-        softmax(self.model.forward(input), 1)
-            .into_data()
-            .convert::<f32>()
-            .into_vec()
-            .expect("floats")
+        read_f32(softmax(self.model.forward(input), 1))
     }
 
     /// Most probable class of each code.

@@ -6,15 +6,15 @@ use std::time::Instant;
 use burn::config::Config;
 use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::autoencoder::{Autoencoder, evaluate_on_device, read_f32};
-use super::batch::{DeviceImages, host_batch};
+use super::autoencoder::{Autoencoder, evaluate_on_device};
+use super::batch::{DeviceImages, PendingScalars, host_batch};
 use crate::data::Images;
 use crate::data::noise::add_noise;
 use crate::error::Ex2Error;
@@ -76,57 +76,6 @@ pub struct EpochRecord {
 /// the device to finish everything queued (on a GPU, a stall per step if
 /// done every step); the losses are kept on the device in between.
 pub const READBACK_EVERY: usize = 32;
-
-/// Per-batch scalars (losses, counts) kept on the device until they are
-/// needed, then read back together in batch order.
-pub struct PendingScalars<B: Backend> {
-    values: Vec<Tensor<B, 1>>,
-    /// The 1-based batch number of the first pending value.
-    first_batch: usize,
-}
-
-impl<B: Backend> PendingScalars<B> {
-    pub fn new() -> Self {
-        PendingScalars {
-            values: Vec::new(),
-            first_batch: 1,
-        }
-    }
-
-    pub fn push(&mut self, batch: usize, value: Tensor<B, 1>) {
-        if self.values.is_empty() {
-            self.first_batch = batch;
-        }
-        self.values.push(value);
-    }
-
-    pub fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
-    /// The pending values, oldest first, with their batch numbers.
-    pub fn read(&mut self) -> Vec<(usize, f64)> {
-        if self.values.is_empty() {
-            return Vec::new();
-        }
-        let first = self.first_batch;
-        read_f32(Tensor::cat(std::mem::take(&mut self.values), 0))
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| (first + i, v as f64))
-            .collect()
-    }
-}
-
-impl<B: Backend> Default for PendingScalars<B> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 /// Trains `model` to reconstruct `train`, evaluating on `test` (every
 /// `eval_every` epochs, on clean test images). A non-finite loss stops
