@@ -34,6 +34,17 @@ impl BackendKind {
         }
     }
 
+    /// The numeric kernels this backend computes with here: results differ
+    /// in the last bits between them, so cache keys name them.
+    pub fn kernels(self) -> &'static str {
+        match self {
+            BackendKind::Cpu => flex_matrix_kernels(),
+            BackendKind::Ndarray => "ndarray kernels",
+            BackendKind::Candle => "candle kernels",
+            BackendKind::Cuda | BackendKind::Wgpu => "burn's GPU kernels",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             BackendKind::Cpu => "cpu",

@@ -77,11 +77,19 @@ pub fn load_data(config: &Config, data_dir: Option<&Path>) -> Result<Mnist> {
             .into());
         }
     }
-    Ok(Mnist {
-        train: full.train.truncated(p.train_size),
-        test: full.test.truncated(p.test_size),
-        ..full
-    })
+    Ok(full.cut(p.train_size, p.test_size))
+}
+
+/// What every cache key of a build on `backend` with `data` shares.
+pub fn key_context(backend: BackendKind, data: &Mnist) -> KeyContext {
+    KeyContext {
+        ex2_version: env!("CARGO_PKG_VERSION").into(),
+        training_code: env!("EX2_TRAINING_CODE").into(),
+        backend: backend.as_str().into(),
+        kernels: backend.kernels().into(),
+        dataset_checksums: data.checksums.clone(),
+        test_size: data.test.len(),
+    }
 }
 
 struct BookTask<'a> {
@@ -110,14 +118,7 @@ impl BackendTask for BookTask<'_> {
     ) -> Result<Computed> {
         let artifacts = ArtifactStore::new(
             self.config.runs_dir().join("cache"),
-            KeyContext {
-                ex2_version: env!("CARGO_PKG_VERSION").into(),
-                training_code: env!("EX2_TRAINING_CODE").into(),
-                backend: self.backend.as_str().into(),
-                dataset_checksums: self.data.checksums.clone(),
-                train_size: self.data.train.len(),
-                test_size: self.data.test.len(),
-            },
+            key_context(self.backend, self.data),
         )
         .retraining(self.force);
         let ctx = Ctx::<B> {
@@ -164,6 +165,37 @@ impl BackendTask for BookTask<'_> {
 }
 
 impl BookTask<'_> {
+    /// Whether chapter `id` can be taken from an earlier run: the newest
+    /// complete run that stored it, if every input it recorded still holds
+    /// (else `Err` with the reason it must run).
+    fn reusable(&self, id: ChapterId, inputs: &Inputs) -> Result<Result<Reuse, String>> {
+        if self.run_chapters.contains(&id) {
+            return Ok(Err("asked for".into()));
+        }
+        let Some(found) = latest_stored(&self.config.runs_dir(), id, &self.run.id)? else {
+            return Ok(Err("no earlier complete run has it".into()));
+        };
+        let Some(record) = found.record else {
+            return Ok(Err(format!("run {} records no inputs for it", found.run)));
+        };
+        if record.inputs.is_empty() {
+            return Ok(Err(format!(
+                "run {} predates recorded inputs",
+                found.run
+            )));
+        }
+        let changed = changed_inputs(&record.inputs, inputs);
+        if !changed.is_empty() {
+            return Ok(Err(format!("{} changed", changed.join(", "))));
+        }
+        Ok(Ok(Reuse {
+            // The run that computed it, through earlier reuses.
+            computed_in: record.reused_from.clone().unwrap_or(found.run.clone()),
+            from: found.run,
+            stored: found.stored,
+        }))
+    }
+
     /// Runs (or reuses) one chapter; a chapter's own failure is its
     /// record's, only a storage error is the build's.
     fn chapter<B: burn::tensor::backend::AutodiffBackend>(
@@ -171,30 +203,45 @@ impl BookTask<'_> {
         id: ChapterId,
         ctx: &Ctx<B>,
     ) -> Result<(ChapterContent, ChapterRecord)> {
-        let reuse = if self.run_chapters.contains(&id) {
-            None
-        } else {
-            latest_stored(&self.config.runs_dir(), id, &self.run.id)?
-        };
+        let inputs = chapter_inputs(self.config, self.data, self.backend, id);
+        let config_hash = crate::data::sha256_hex(
+            serde_json::to_string(&inputs)
+                .expect("inputs serialise")
+                .as_bytes(),
+        )[..16]
+            .to_string();
         let started = Instant::now();
+        let record = |status: &str| ChapterRecord {
+            id: id.as_str().into(),
+            status: status.into(),
+            error: None,
+            wall_seconds: 0.0,
+            phases: None,
+            seeds: Default::default(),
+            reused_from: None,
+            config_hash: config_hash.clone(),
+            inputs: inputs.clone(),
+        };
+        let reuse = self.reusable(id, &inputs)?;
         let (content, record) = match reuse {
-            Some((from, stored)) => {
-                eprintln!("{id}: reusing the results of run {from}");
-                copy_chapter(&self.config.runs_dir().join(&from), self.run, id)?;
+            Ok(reuse) => {
+                eprintln!(
+                    "{id}: reused from run {} (computed in {}; same settings, data, backend and ex2 build)",
+                    reuse.from, reuse.computed_in
+                );
+                copy_chapter(&self.config.runs_dir().join(&reuse.from), self.run, id)?;
                 let record = ChapterRecord {
-                    id: id.as_str().into(),
-                    status: "reused".into(),
-                    error: None,
-                    wall_seconds: 0.0,
-                    phases: None,
-                    seeds: Default::default(),
-                    reused_from: Some(from),
-                    config_hash: chapter_config_hash(self.config, id),
+                    reused_from: Some(reuse.computed_in),
+                    ..record("reused")
                 };
-                (ChapterContent::Done(stored), record)
+                (ChapterContent::Done(reuse.stored), record)
             }
-            None => {
-                eprintln!("{id}: running");
+            Err(why) => {
+                if self.run_chapters.len() == self.config.book.book.chapters.len() {
+                    eprintln!("{id}: running");
+                } else {
+                    eprintln!("{id}: running ({why})");
+                }
                 let (result, phases) = crate::timing::chapter(|| run_seeds(id, ctx));
                 match result {
                     Ok(output) => {
@@ -202,14 +249,10 @@ impl BookTask<'_> {
                         let secs = started.elapsed().as_secs_f64();
                         eprintln!("{id}: done in {secs:.1} s");
                         let record = ChapterRecord {
-                            id: id.as_str().into(),
-                            status: "ok".into(),
-                            error: None,
                             wall_seconds: secs,
                             phases: Some(phases),
                             seeds: output.seeds.clone(),
-                            reused_from: None,
-                            config_hash: chapter_config_hash(self.config, id),
+                            ..record("ok")
                         };
                         (ChapterContent::Done(stored), record)
                     }
@@ -217,14 +260,10 @@ impl BookTask<'_> {
                         let message = format!("{e:#}");
                         eprintln!("{id}: FAILED: {message}");
                         let record = ChapterRecord {
-                            id: id.as_str().into(),
-                            status: "failed".into(),
                             error: Some(message.clone()),
                             wall_seconds: started.elapsed().as_secs_f64(),
                             phases: Some(phases),
-                            seeds: Default::default(),
-                            reused_from: None,
-                            config_hash: chapter_config_hash(self.config, id),
+                            ..record("failed")
                         };
                         (ChapterContent::Failed(message), record)
                     }
@@ -233,6 +272,58 @@ impl BookTask<'_> {
         };
         Ok((content, record))
     }
+}
+
+/// An earlier run's results that stand for a chapter.
+struct Reuse {
+    /// The run they are copied from.
+    from: String,
+    /// The run that computed them (`from`, or the run `from` reused).
+    computed_in: String,
+    stored: StoredChapter,
+}
+
+/// What a chapter's results depend on, `name → value`.
+pub type Inputs = std::collections::BTreeMap<String, serde_json::Value>;
+
+/// Everything chapter `id`'s results depend on: the settings of its
+/// sections (`ChapterId::sections`), the profile and the base seed, the
+/// data, the backend and its kernels, and the ex2 build (version and a
+/// hash of its source). Two runs with equal inputs compute the same
+/// chapter.
+pub fn chapter_inputs(config: &Config, data: &Mnist, backend: BackendKind, id: ChapterId) -> Inputs {
+    let mut inputs = Inputs::new();
+    let chapter = serde_json::to_value(&config.book.chapter).expect("config serialises");
+    for section in id.sections() {
+        crate::config::flatten_settings(
+            &chapter[section],
+            &format!("chapter.{section}"),
+            &mut inputs,
+        );
+    }
+    let profile = serde_json::to_value(&config.profile).expect("config serialises");
+    crate::config::flatten_settings(&profile, "profile", &mut inputs);
+    inputs.insert("build.seed".into(), config.book.build.seed.into());
+    for (file, sum) in &data.checksums {
+        inputs.insert(format!("data {file}"), sum.clone().into());
+    }
+    inputs.insert("backend".into(), backend.as_str().into());
+    inputs.insert("backend kernels".into(), backend.kernels().into());
+    inputs.insert("ex2 version".into(), env!("CARGO_PKG_VERSION").into());
+    inputs.insert("ex2 source".into(), env!("EX2_SOURCE").into());
+    inputs
+}
+
+/// The names of the inputs that differ between `old` and `new`, in the
+/// words a user knows them by (`chapter.latent.dims`, `profile.epochs`).
+pub fn changed_inputs(old: &Inputs, new: &Inputs) -> Vec<String> {
+    old.keys()
+        .chain(new.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .cloned()
+        .collect()
 }
 
 /// Runs a chapter once per seed of the profile (`--seeds`) and folds the
@@ -262,42 +353,34 @@ fn run_seeds<B: burn::tensor::backend::AutodiffBackend>(
     seeds::aggregate(outputs)
 }
 
-/// A hash of the configuration a chapter ran with: its own `[chapter.*]`
-/// section, the sections of the shared models (autoencoder, classifier),
-/// the profile and the base seed. Two runs with equal hashes ran the
-/// chapter with the same settings.
-pub fn chapter_config_hash(config: &Config, id: ChapterId) -> String {
-    let sections = serde_json::to_value(&config.book.chapter).expect("config serialises");
-    let section = |name: &str| sections.get(name).cloned().unwrap_or_default();
-    let json = serde_json::json!({
-        "chapter": section(id.as_str()),
-        "autoencoder": section("autoencoder"),
-        "classifier": section("classifier"),
-        "profile": &config.profile,
-        "seed": config.book.build.seed,
-    });
-    crate::data::sha256_hex(json.to_string().as_bytes())[..16].to_string()
+/// A chapter as an earlier run stored it.
+pub struct Stored {
+    pub run: String,
+    pub stored: StoredChapter,
+    /// The run's manifest record of the chapter.
+    pub record: Option<ChapterRecord>,
 }
 
 /// The newest complete run (other than `except`) that stored chapter `id`.
-pub fn latest_stored(
-    runs_dir: &Path,
-    id: ChapterId,
-    except: &str,
-) -> Result<Option<(String, StoredChapter)>> {
+pub fn latest_stored(runs_dir: &Path, id: ChapterId, except: &str) -> Result<Option<Stored>> {
     for run_id in complete_runs(runs_dir)?.into_iter().rev() {
         if run_id == except {
             continue;
         }
-        let p = runs_dir
-            .join(&run_id)
-            .join("chapters")
-            .join(id.as_str())
-            .join("output.json");
+        let dir = runs_dir.join(&run_id);
+        let p = dir.join("chapters").join(id.as_str()).join("output.json");
         if let Ok(bytes) = std::fs::read(&p) {
             let stored: StoredChapter = serde_json::from_slice(&bytes)
                 .with_context(|| format!("reading {}", p.display()))?;
-            return Ok(Some((run_id, stored)));
+            let m = dir.join("manifest.json");
+            let manifest: Manifest = serde_json::from_slice(&std::fs::read(&m)?)
+                .with_context(|| format!("reading {}", m.display()))?;
+            let record = manifest.chapters.into_iter().find(|c| c.id == id.as_str());
+            return Ok(Some(Stored {
+                run: run_id,
+                stored,
+                record,
+            }));
         }
     }
     Ok(None)

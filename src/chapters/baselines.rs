@@ -41,6 +41,14 @@ struct Row {
     deep: bool,
 }
 
+/// The models the chapter loads or trains.
+pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<crate::models::PlannedModel>> {
+    Ok(vec![
+        models::planned_book_autoencoder(ctx),
+        models::planned_book_classifier(ctx),
+    ])
+}
+
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
     let section = &ctx.config.book.chapter.baselines;

@@ -11,7 +11,7 @@ use polars::prelude::Column;
 use super::{ChapterOutput, Ctx, Figure, parallel};
 use crate::ml::embedding::embedding_stats;
 use crate::ml::tsne::tsne_2d;
-use crate::models::{self, ClassifierSpec, TrainedClassifier};
+use crate::models::{self, ClassifierSpec, PlannedModel, TrainedClassifier};
 use crate::nn::classifier::ClassifierConfig;
 use crate::nn::classify::{CenterLossConfig, ClassifierTrainingConfig, embed};
 use crate::plot::{Panel, scatter_svg};
@@ -40,6 +40,47 @@ impl Variant {
     }
 }
 
+/// The classifier with a feature layer of size `k`, trained as `variant`.
+fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, k: usize, variant: Variant) -> ClassifierSpec {
+    let c = &ctx.config.book.chapter;
+    let section = &c.center_loss;
+    let profile = &ctx.config.profile;
+    // Both variants of one k share a seed: same initial weights, same batches.
+    let mut training = ClassifierTrainingConfig::new(
+        profile.epochs,
+        profile.batch_size,
+        section.learning_rate,
+        ctx.seed(&format!("center-loss/k{k}")),
+    );
+    if variant == Variant::Center {
+        training =
+            training.with_center_loss(Some(CenterLossConfig::new(section.lambda, section.alpha)));
+    }
+    ClassifierSpec {
+        model: ClassifierConfig::new(c.autoencoder.latent_dim, k)
+            .with_channels(c.autoencoder.channels),
+        training,
+        encoder_init: "random".into(),
+        train_set: ctx.data.training_set().clone(),
+    }
+}
+
+/// The models the chapter loads or trains.
+pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+    let mut planned = Vec::new();
+    for &k in &ctx.config.book.chapter.center_loss.feature_dims {
+        for variant in [Variant::Softmax, Variant::Center] {
+            planned.push(PlannedModel::new(
+                ctx.artifacts,
+                format!("center-loss/k{k}-{}", variant.slug()),
+                models::CLASSIFIER,
+                &spec(ctx, k, variant),
+            ));
+        }
+    }
+    Ok(planned)
+}
+
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
     let c = &ctx.config.book.chapter;
@@ -56,27 +97,9 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let jobs: Vec<Job<B>> = runs
         .iter()
         .map(|&(k, variant)| -> Job<B> {
-            // Both variants of one k share a seed: same initial weights, same batches.
-            let seed = ctx.seed(&format!("center-loss/k{k}"));
-            let mut training = ClassifierTrainingConfig::new(
-                profile.epochs,
-                profile.batch_size,
-                section.learning_rate,
-                seed,
-            );
-            if variant == Variant::Center {
-                training = training
-                    .with_center_loss(Some(CenterLossConfig::new(section.lambda, section.alpha)));
-            }
-            let spec = ClassifierSpec {
-                model: ClassifierConfig::new(c.autoencoder.latent_dim, k)
-                    .with_channels(c.autoencoder.channels),
-                training,
-                encoder_init: "random".into(),
-                train_set: "first-n",
-            };
+            let spec = spec(ctx, k, variant);
             let name = format!("k={k}, {}", variant.name());
-            Box::new(move || models::classifier(ctx, &name, spec, &ctx.data.train, None))
+            Box::new(move || models::classifier(ctx, &name, spec, None))
         })
         .collect();
     let trained = parallel(jobs)?;

@@ -2,6 +2,7 @@
 //! trained with cross-entropy.
 
 use anyhow::Result;
+use serde::Serialize;
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
 use polars::prelude::Column;
@@ -57,6 +58,37 @@ pub fn confusion_table(counts: &[[u64; 10]; 10]) -> Result<Table> {
         ));
     }
     Table::new("confusion", &["true_digit"], cols)
+}
+
+/// The models the chapter loads or trains.
+pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<crate::models::PlannedModel>> {
+    Ok(vec![models::planned_book_classifier(ctx)])
+}
+
+/// Train accuracy above test accuracy by more than this is over-fitting.
+const OVERFIT_MARGIN: f64 = 0.01;
+
+/// What the chapter's text reasons with, each computed once.
+#[derive(Serialize)]
+struct Facts {
+    test_accuracy: f64,
+    test_error: f64,
+    train_accuracy: f64,
+    best_epoch: usize,
+    best_test_accuracy: f64,
+    train_size: usize,
+    test_size: usize,
+    parameters: usize,
+    confused_true: usize,
+    confused_pred: usize,
+    confused_count: u64,
+    best_digit: usize,
+    best_digit_accuracy: f64,
+    worst_digit: usize,
+    worst_digit_accuracy: f64,
+    train_seconds: f64,
+    from_cache: bool,
+    overfit_margin: f64,
 }
 
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
@@ -167,27 +199,25 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         .iter()
         .max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy))
         .expect("history");
-    out.fact_f64("test_accuracy", accuracy);
-    out.fact_f64("test_error", 1.0 - accuracy);
-    out.fact_f64("test_loss", test.loss);
-    out.fact_f64("train_accuracy", last.train_accuracy);
-    out.fact("best_epoch", best.epoch);
-    out.fact_f64("best_test_accuracy", best.test_accuracy);
-    out.fact("epochs", ctx.config.profile.epochs);
-    out.fact("train_size", ctx.data.train.len());
-    out.fact("test_size", ctx.data.test.len());
-    out.fact("parameters", trained.model.num_params());
-    out.fact("hidden_dim", ctx.config.book.chapter.classifier.hidden_dim);
-    out.fact("latent_dim", ctx.config.book.chapter.autoencoder.latent_dim);
-    out.fact("confused_true", worst.0);
-    out.fact("confused_pred", worst.1);
-    out.fact("confused_count", worst_n);
-    out.fact("best_digit", best_digit);
-    out.fact_f64("best_digit_accuracy", class_acc[best_digit]);
-    out.fact("worst_digit", worst_digit);
-    out.fact_f64("worst_digit_accuracy", class_acc[worst_digit]);
-    out.fact_f64("train_seconds", train_seconds);
-    out.fact("from_cache", trained.cached);
-    out.fact("profile_is_full", ctx.config.profile_name == "full");
+    out.set_facts(&Facts {
+        test_accuracy: accuracy,
+        test_error: 1.0 - accuracy,
+        train_accuracy: last.train_accuracy,
+        best_epoch: best.epoch,
+        best_test_accuracy: best.test_accuracy,
+        train_size: ctx.data.train.len(),
+        test_size: ctx.data.test.len(),
+        parameters: trained.model.num_params(),
+        confused_true: worst.0,
+        confused_pred: worst.1,
+        confused_count: worst_n,
+        best_digit,
+        best_digit_accuracy: class_acc[best_digit],
+        worst_digit,
+        worst_digit_accuracy: class_acc[worst_digit],
+        train_seconds,
+        from_cache: trained.cached,
+        overfit_margin: OVERFIT_MARGIN,
+    })?;
     Ok(out)
 }

@@ -11,7 +11,8 @@ use serde::Serialize;
 use super::final_test_error;
 use super::{ChapterOutput, Ctx, Figure};
 use crate::ml::embedding::embedding_stats;
-use crate::models;
+use crate::data::TrainingSet;
+use crate::models::{self, PlannedModel};
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, SIDE};
 use crate::nn::train::{ReconstructionTrainingConfig, train_reconstruction};
@@ -20,43 +21,71 @@ use crate::tables::Table;
 
 pub const TABLES: &[&str] = &["reconstruction", "latent_spaces"];
 
+/// A fresh decoder trained under the book classifier's frozen encoder.
 #[derive(Serialize)]
-struct DecoderSpec<'a> {
-    classifier: &'a str,
+struct DecoderSpec {
+    /// The classifier's artifact key.
+    classifier: String,
     decoder: ConvAutoencoderConfig,
     training: ReconstructionTrainingConfig,
+    train_set: TrainingSet,
+}
+
+/// Kind of the decoder's cache entries.
+const CLASSIFIER_DECODER: &str = "classifier-decoder";
+
+fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, classifier_key: &str) -> DecoderSpec {
+    let c = &ctx.config.book.chapter;
+    let section = &c.classifier_decoding;
+    let profile = &ctx.config.profile;
+    DecoderSpec {
+        classifier: classifier_key.to_string(),
+        decoder: ConvAutoencoderConfig::new(c.autoencoder.latent_dim)
+            .with_channels(c.autoencoder.channels),
+        training: ReconstructionTrainingConfig::new(
+            profile.epochs,
+            profile.batch_size,
+            section.learning_rate,
+            ctx.seed("classifier-decoding/decoder"),
+        )
+        .with_mse_warmup_epochs(section.mse_warmup_epochs),
+        train_set: ctx.data.training_set().clone(),
+    }
+}
+
+/// The models the chapter loads or trains.
+pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+    let classifier = models::planned_book_classifier(ctx);
+    let decoder = PlannedModel::new(
+        ctx.artifacts,
+        "classifier-decoding/decoder",
+        CLASSIFIER_DECODER,
+        &spec(ctx, &classifier.key),
+    );
+    Ok(vec![
+        models::planned_book_autoencoder(ctx),
+        classifier,
+        decoder,
+    ])
 }
 
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
     let c = &ctx.config.book.chapter;
     let section = &c.classifier_decoding;
-    let profile = &ctx.config.profile;
     let device = &ctx.device;
 
     let ae = models::book_autoencoder(ctx)?;
     let clf = models::book_classifier(ctx)?;
 
-    let decoder_config =
-        ConvAutoencoderConfig::new(c.autoencoder.latent_dim).with_channels(c.autoencoder.channels);
-    let seed = ctx.seed("classifier-decoding/decoder");
+    let spec = spec(ctx, &clf.key);
+    let seed = spec.training.seed;
     out.seeds.insert("decoder".into(), seed);
-    let training = ReconstructionTrainingConfig::new(
-        profile.epochs,
-        profile.batch_size,
-        section.learning_rate,
-        seed,
-    )
-    .with_mse_warmup_epochs(section.mse_warmup_epochs);
-    let spec = DecoderSpec {
-        classifier: &clf.key,
-        decoder: decoder_config.clone(),
-        training,
-    };
+    let decoder_config = spec.decoder.clone();
     // The classifier's encoder, frozen, under a fresh decoder.
     let frozen = clf.model.encoder.clone().no_grad();
     let decoded = ctx.artifacts.load_or_train::<B, _, _, _>(
-        "classifier-decoder",
+        CLASSIFIER_DECODER,
         &spec,
         device,
         || decoder_config.init::<B>(device),
@@ -70,7 +99,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             Ok(train_reconstruction(
                 "decoder on classifier codes",
                 model,
-                &ctx.data.train.images,
+                &spec.train_set.split().images,
                 &ctx.data.test.images,
                 &spec.training,
                 device,

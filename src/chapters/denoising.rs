@@ -14,7 +14,8 @@ use crate::data::noise::noisy_images;
 use crate::ml::baselines::{Features, Model, Settings, fit_predict, standardise};
 use crate::ml::confusion::confusion_counts;
 use crate::ml::tsne::tsne_2d;
-use crate::models::{self, TrainedAe};
+use crate::models::{self, AutoencoderSpec, PlannedModel, TrainedAe};
+use crate::nn::conv_ae::ConvAutoencoderConfig;
 use crate::nn::autoencoder::{Autoencoder, evaluate_against, image_error};
 use crate::nn::conv_ae::SIDE;
 use crate::plot::{Panel, digit_grid_png, scatter_svg};
@@ -27,9 +28,33 @@ fn level_name(f: f64) -> String {
     format!("{f}")
 }
 
+/// The denoising AE of level `f`: the book AE's spec and seed, only the
+/// input noise differs.
+fn dae_spec<B: AutodiffBackend>(ctx: &Ctx<B>, f: f64) -> AutoencoderSpec<ConvAutoencoderConfig> {
+    let mut spec = models::book_autoencoder_spec(ctx);
+    spec.training.noise_factor = f;
+    spec
+}
+
+/// The models the chapter loads or trains.
+pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+    let mut planned = vec![
+        models::planned_book_autoencoder(ctx),
+        models::planned_book_classifier(ctx),
+    ];
+    for &f in &ctx.config.book.chapter.denoising.noise_factors {
+        planned.push(PlannedModel::new(
+            ctx.artifacts,
+            format!("denoising/f{f}"),
+            models::CONV_AE,
+            &dae_spec(ctx, f),
+        ));
+    }
+    Ok(planned)
+}
+
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let section = &ctx.config.book.chapter.denoising;
-    let warmup = ctx.config.book.chapter.autoencoder.mse_warmup_epochs;
     let (train, test) = (&ctx.data.train, &ctx.data.test);
     let device = &ctx.device;
     let mut out = ChapterOutput::default();
@@ -40,9 +65,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut jobs: Vec<Job<B>> = vec![Box::new(|| models::book_autoencoder(ctx))];
     for &f in &section.noise_factors {
         jobs.push(Box::new(move || {
-            let mut spec = models::autoencoder_spec(ctx, warmup);
-            spec.training.noise_factor = f;
-            models::autoencoder(ctx, &format!("denoising AE f={f}"), spec)
+            models::autoencoder(ctx, &format!("denoising AE f={f}"), dae_spec(ctx, f))
         }));
     }
     let trained = parallel(jobs)?;

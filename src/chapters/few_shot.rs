@@ -10,8 +10,8 @@ use rand::seq::SliceRandom;
 
 use super::classifier::history_table;
 use super::{ChapterOutput, Ctx, Figure};
-use crate::data::Split;
-use crate::models::{self, ClassifierSpec, TrainedClassifier};
+use crate::data::TrainingSet;
+use crate::models::{self, ClassifierSpec, PlannedModel, TrainedClassifier};
 use crate::nn::classifier::ClassifierConfig;
 use crate::nn::classify::{ClassEpoch, ClassifierTrainingConfig};
 use crate::plot::{LineChart, Series};
@@ -21,29 +21,31 @@ pub const TABLES: &[&str] = &["class_counts", "history", "timeline", "overfittin
 
 /// The labelled images: `[chapter.few-shot].labels` drawn from the
 /// profile's training split with a fixed seed (shared with `transfer`).
-pub fn labelled_subset<B: AutodiffBackend>(ctx: &Ctx<B>) -> (Split, Vec<usize>) {
-    let n = ctx
-        .config
-        .book
-        .chapter
-        .few_shot
-        .labels
-        .min(ctx.data.train.len());
-    let mut idx: Vec<usize> = (0..ctx.data.train.len()).collect();
+pub fn labelled_subset<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<TrainingSet> {
+    let n = ctx.config.book.chapter.few_shot.labels;
+    let available = ctx.data.train.len();
+    anyhow::ensure!(
+        n <= available,
+        "chapter.few-shot.labels = {n}, but the profile's training split has only {available} images"
+    );
+    let mut idx: Vec<usize> = (0..available).collect();
     idx.shuffle(&mut StdRng::seed_from_u64(ctx.seed("few-shot/subset")));
     idx.truncate(n);
     idx.sort_unstable();
-    let split = ctx.data.train.select(&idx);
-    (split, idx)
+    Ok(TrainingSet::new(
+        format!("{n} labelled"),
+        ctx.data.train.select(&idx),
+    ))
 }
 
-/// The classifier spec for the labelled subset; `variant` distinguishes
-/// scratch, fine-tuned and frozen-encoder runs.
+/// The classifier spec for the labelled subset; `encoder_init` and
+/// `freeze` distinguish scratch, fine-tuned and frozen-encoder runs.
 pub fn spec<B: AutodiffBackend>(
     ctx: &Ctx<B>,
+    subset: &TrainingSet,
     encoder_init: String,
     freeze: bool,
-) -> ClassifierSpec<'static> {
+) -> ClassifierSpec {
     let c = &ctx.config.book.chapter;
     let fs = &c.few_shot;
     ClassifierSpec {
@@ -58,19 +60,37 @@ pub fn spec<B: AutodiffBackend>(
         .with_eval_every(fs.eval_every)
         .with_freeze_encoder(freeze),
         encoder_init,
-        train_set: "few-shot-subset",
+        train_set: subset.clone(),
     }
 }
 
-/// The from-scratch model (also `transfer`'s baseline).
-pub fn scratch<B: AutodiffBackend>(ctx: &Ctx<B>, subset: &Split) -> Result<TrainedClassifier<B>> {
+/// The from-scratch model's spec (also `transfer`'s baseline).
+pub fn scratch_spec<B: AutodiffBackend>(ctx: &Ctx<B>, subset: &TrainingSet) -> ClassifierSpec {
+    spec(ctx, subset, "random".into(), false)
+}
+
+/// The from-scratch model.
+pub fn scratch<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    subset: &TrainingSet,
+) -> Result<TrainedClassifier<B>> {
     models::classifier(
         ctx,
         "few-shot, from scratch",
-        spec(ctx, "random".into(), false),
-        subset,
+        scratch_spec(ctx, subset),
         None,
     )
+}
+
+/// The models the chapter loads or trains.
+pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+    let subset = labelled_subset(ctx)?;
+    Ok(vec![PlannedModel::new(
+        ctx.artifacts,
+        "few-shot/scratch",
+        models::CLASSIFIER,
+        &scratch_spec(ctx, &subset),
+    )])
 }
 
 /// Over-fitting measured from a history.
@@ -111,7 +131,7 @@ pub fn overfitting(history: &[ClassEpoch]) -> Overfitting {
 
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
-    let (subset, _) = labelled_subset(ctx);
+    let subset = labelled_subset(ctx)?;
     out.seeds
         .insert("subset".into(), ctx.seed("few-shot/subset"));
     out.seeds
@@ -120,7 +140,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let h = &trained.history;
 
     let mut counts = [0u32; 10];
-    for &l in &subset.labels {
+    for &l in &subset.split().labels {
         counts[l as usize] += 1;
     }
     out.tables.push(Table::new(

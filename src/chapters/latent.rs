@@ -12,11 +12,11 @@ use rand::rngs::StdRng;
 
 use super::final_test_error;
 use super::{ChapterOutput, Ctx, Figure, classify_digits};
-use crate::data::Split;
+use crate::data::TrainingSet;
 use crate::ml::latent::{
     interpolate_codes, mean_pairwise_distance, off_diagonal_correlation, sample_class_gaussian,
 };
-use crate::models::{self, AutoencoderSpec, TrainedAe};
+use crate::models::{self, AutoencoderSpec, PlannedModel, TrainedAe};
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::code_classifier::{CodeClassifierTraining, fit_code_classifier};
 use crate::nn::conv_ae::{ConvAutoencoderConfig, SIDE};
@@ -66,7 +66,7 @@ fn sweep_spec<B: AutodiffBackend>(
 fn small_spec<B: AutodiffBackend>(
     ctx: &Ctx<B>,
     n: usize,
-) -> AutoencoderSpec<ConvAutoencoderConfig> {
+) -> Result<AutoencoderSpec<ConvAutoencoderConfig>> {
     let section = &ctx.config.book.chapter.autoencoder;
     let profile = &ctx.config.profile;
     let base = models::autoencoder_spec(ctx, section.mse_warmup_epochs);
@@ -74,7 +74,7 @@ fn small_spec<B: AutodiffBackend>(
     let batch = profile.batch_size.min(n);
     let epochs = steps.div_ceil(n / batch);
     let warmup = (section.mse_warmup_epochs * epochs).div_ceil(profile.epochs);
-    AutoencoderSpec {
+    Ok(AutoencoderSpec {
         model: base.model,
         training: ReconstructionTrainingConfig::new(
             epochs,
@@ -84,8 +84,34 @@ fn small_spec<B: AutodiffBackend>(
         )
         .with_mse_warmup_epochs(warmup)
         .with_eval_every(epochs),
-        train_set: format!("balanced-{n}"),
+        train_set: TrainingSet::new(format!("balanced-{n}"), ctx.data.train.balanced(n / 10)?),
+    })
+}
+
+/// The models the chapter loads or trains.
+pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+    let section = &ctx.config.book.chapter.latent;
+    let mut planned = vec![
+        models::planned_book_autoencoder(ctx),
+        models::planned_book_classifier(ctx),
+    ];
+    for &d in &section.dims {
+        planned.push(PlannedModel::new(
+            ctx.artifacts,
+            format!("latent/d{d}"),
+            models::CONV_AE,
+            &sweep_spec(ctx, d),
+        ));
     }
+    for &n in &section.small_train_sizes {
+        planned.push(PlannedModel::new(
+            ctx.artifacts,
+            format!("latent/small-{n}"),
+            models::CONV_AE,
+            &small_spec(ctx, n)?,
+        ));
+    }
+    Ok(planned)
 }
 
 /// Generated digits of one AE, and how they measure up.
@@ -107,10 +133,10 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     // Every training of the chapter, side by side: the sweep (whose d=12
     // is the book's AE), the book AE if the sweep lacks its d, and the
     // small-data AEs.
-    let small_sets: Vec<(usize, Split)> = section
+    let small_specs: Vec<(usize, AutoencoderSpec<ConvAutoencoderConfig>)> = section
         .small_train_sizes
         .iter()
-        .map(|&n| Ok((n, train.balanced(n / 10)?)))
+        .map(|&n| Ok((n, small_spec(ctx, n)?)))
         .collect::<Result<_>>()?;
     type Job<'a, B> = Box<dyn FnOnce() -> Result<TrainedAe<B>> + Send + 'a>;
     let mut jobs: Vec<Job<B>> = Vec::new();
@@ -123,19 +149,14 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     if !book_in_sweep {
         jobs.push(Box::new(|| models::book_autoencoder(ctx)));
     }
-    for (n, set) in &small_sets {
-        let n = *n;
+    for (n, spec) in &small_specs {
+        let (n, spec) = (*n, spec.clone());
         jobs.push(Box::new(move || {
-            models::conv_autoencoder_on(
-                ctx,
-                &format!("conv AE on {n} images"),
-                small_spec(ctx, n),
-                &set.images,
-            )
+            models::autoencoder(ctx, &format!("conv AE on {n} images"), spec)
         }));
     }
     let mut trained = super::parallel(jobs)?;
-    let small: Vec<TrainedAe<B>> = trained.split_off(trained.len() - small_sets.len());
+    let small: Vec<TrainedAe<B>> = trained.split_off(trained.len() - small_specs.len());
     let sweep = trained;
     let sweep_model = |d: usize| -> &TrainedAe<B> {
         let i = section
@@ -152,7 +173,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     };
     out.seeds
         .insert("conv-ae".into(), ctx.seed("autoencoder/conv-ae"));
-    for (n, _) in &small_sets {
+    for (n, _) in &small_specs {
         out.seeds
             .insert(format!("small-{n}"), ctx.seed(&format!("latent/small-{n}")));
     }
@@ -399,7 +420,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     // Generation: a Gaussian per class in each AE's code space, fitted on
     // the codes it gives the profile's labelled training images.
     let mut sources = vec![("all training images".to_string(), train.len(), book)];
-    for ((n, _), a) in small_sets.iter().zip(&small) {
+    for ((n, _), a) in small_specs.iter().zip(&small) {
         sources.push((format!("{n} images"), *n, a));
     }
     let real_by_digit: Vec<Vec<Vec<u8>>> = (0..10u8)
@@ -455,7 +476,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     if !book_in_sweep {
         names.push(format!("d={book_d} (book)"));
     }
-    names.extend(small_sets.iter().map(|(n, _)| format!("{n} images")));
+    names.extend(small_specs.iter().map(|(n, _)| format!("{n} images")));
     let all: Vec<&TrainedAe<B>> = sweep.iter().chain(&small).collect();
     out.tables.push(
         Table::new(

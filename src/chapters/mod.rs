@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::data::Mnist;
+use crate::models::PlannedModel;
 use crate::store::artifacts::ArtifactStore;
 use crate::tables::Table;
 
@@ -100,6 +101,26 @@ impl ChapterId {
         }
     }
 
+    /// The `[chapter.*]` sections whose settings the chapter's results
+    /// depend on: its own and those of the shared models it uses (the book
+    /// AE's `autoencoder`, the book classifier's `classifier`). With the
+    /// profile, the base seed, the data, the backend and the ex2 build they
+    /// decide whether an earlier run's results can stand for it.
+    pub fn sections(self) -> &'static [&'static str] {
+        match self {
+            ChapterId::Autoencoder => &["autoencoder"],
+            ChapterId::Latent => &["autoencoder", "latent", "classifier"],
+            ChapterId::Denoising => &["autoencoder", "denoising", "classifier", "baselines"],
+            ChapterId::CenterLoss => &["autoencoder", "center-loss"],
+            ChapterId::Classifier => &["autoencoder", "classifier"],
+            ChapterId::ClassifierDecoding => &["autoencoder", "classifier", "classifier-decoding"],
+            ChapterId::FewShot => &["autoencoder", "classifier", "few-shot"],
+            ChapterId::Transfer => &["autoencoder", "classifier", "few-shot"],
+            ChapterId::Baselines => &["autoencoder", "classifier", "baselines"],
+            ChapterId::Theory => &[],
+        }
+    }
+
     /// The chapter's template, relative to the book root.
     pub fn template(self) -> String {
         format!("chapters/{}.typ.j2", self.as_str())
@@ -149,6 +170,18 @@ pub struct ChapterOutput {
 impl ChapterOutput {
     pub fn fact(&mut self, name: &str, value: impl Into<Value>) {
         self.facts.insert(name.to_string(), value.into());
+    }
+
+    /// Sets the facts from the chapter's typed facts (a struct: one field a
+    /// fact; non-finite numbers become null).
+    pub fn set_facts(&mut self, facts: &impl Serialize) -> Result<()> {
+        match serde_json::to_value(facts)? {
+            Value::Object(map) => {
+                self.facts.extend(map);
+                Ok(())
+            }
+            other => anyhow::bail!("a chapter's facts are a struct, not {other}"),
+        }
     }
 
     /// A float fact; non-finite values become null (the template says so).
@@ -234,6 +267,43 @@ pub fn run_chapter<B: AutodiffBackend>(id: ChapterId, ctx: &Ctx<B>) -> Result<Ch
         ChapterId::Baselines => baselines::run(ctx),
         ChapterId::Theory => theory::run(ctx),
     }
+}
+
+/// The cached models chapter `id` loads or trains.
+pub fn chapter_models<B: AutodiffBackend>(id: ChapterId, ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+    match id {
+        ChapterId::Autoencoder => autoencoder::models(ctx),
+        ChapterId::Latent => latent::models(ctx),
+        ChapterId::Denoising => denoising::models(ctx),
+        ChapterId::CenterLoss => center_loss::models(ctx),
+        ChapterId::Classifier => classifier::models(ctx),
+        ChapterId::ClassifierDecoding => classifier_decoding::models(ctx),
+        ChapterId::FewShot => few_shot::models(ctx),
+        ChapterId::Transfer => transfer::models(ctx),
+        ChapterId::Baselines => baselines::models(ctx),
+        ChapterId::Theory => theory::models(ctx),
+    }
+}
+
+/// Every cached model the book's chapters need, each once, in book order:
+/// the plan a build loads or trains (with the profile's first seed).
+pub fn book_models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+    let mut planned: Vec<PlannedModel> = Vec::new();
+    for &id in &ctx.config.book.book.chapters {
+        for m in chapter_models(id, ctx)? {
+            match planned.iter().find(|p| p.name == m.name) {
+                Some(p) => anyhow::ensure!(
+                    p.key == m.key,
+                    "{id} plans {} as {}, another chapter as {}",
+                    m.name,
+                    m.key,
+                    p.key
+                ),
+                None => planned.push(m),
+            }
+        }
+    }
+    Ok(planned)
 }
 
 /// Chapters run their independent trainings through the book's scheduler.

@@ -7,18 +7,42 @@ use polars::prelude::Column;
 
 use super::few_shot::{labelled_subset, overfitting, scratch, spec};
 use super::{ChapterOutput, Ctx, Figure, parallel};
-use crate::models::{self, TrainedClassifier};
+use crate::models::{self, PlannedModel, TrainedClassifier};
 use crate::plot::{LineChart, Series};
 use crate::tables::Table;
 
 pub const TABLES: &[&str] = &["comparison"];
 
+/// How a transferred classifier's encoder starts: the AE's, by key.
+fn encoder_init(ae_key: &str) -> String {
+    format!("autoencoder {ae_key}")
+}
+
+/// The models the chapter loads or trains (the scratch baseline is
+/// `few-shot`'s, the encoder the book AE).
+pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+    let subset = labelled_subset(ctx)?;
+    let ae = ctx
+        .artifacts
+        .key(models::CONV_AE, &models::book_autoencoder_spec(ctx));
+    let mut planned = super::few_shot::models(ctx)?;
+    for (freeze, name) in [(false, "transfer/fine-tuned"), (true, "transfer/frozen")] {
+        planned.push(PlannedModel::new(
+            ctx.artifacts,
+            name,
+            models::CLASSIFIER,
+            &spec(ctx, &subset, encoder_init(&ae), freeze),
+        ));
+    }
+    Ok(planned)
+}
+
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
-    let (subset, _) = labelled_subset(ctx);
+    let subset = labelled_subset(ctx)?;
     let ae = models::book_autoencoder(ctx)?;
     let scratch = scratch(ctx, &subset)?;
-    let init = format!("autoencoder {}", ae.key);
+    let init = encoder_init(&ae.key);
     type Job<'a, B> = Box<dyn FnOnce() -> Result<TrainedClassifier<B>> + Send + 'a>;
     let jobs: Vec<Job<B>> = [
         (false, "transfer, fine-tuned"),
@@ -26,10 +50,9 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     ]
     .into_iter()
     .map(|(freeze, name)| -> Job<B> {
-        let spec = spec(ctx, init.clone(), freeze);
+        let spec = spec(ctx, &subset, init.clone(), freeze);
         let encoder = ae.model.encoder.clone();
-        let subset = &subset;
-        Box::new(move || models::classifier(ctx, name, spec, subset, Some(encoder)))
+        Box::new(move || models::classifier(ctx, name, spec, Some(encoder)))
     })
     .collect();
     let mut trained = parallel(jobs)?.into_iter();

@@ -25,6 +25,7 @@ use crate::runner::{complete_runs, load_data};
 use crate::scheduler::{self, Budget};
 use crate::store::Manifest;
 use crate::store::atomic::write_atomic;
+use crate::store::manifest::ChapterRecord;
 
 /// One measured quantity over the repeats.
 struct Measurement {
@@ -223,8 +224,40 @@ impl BackendTask for Bench<'_> {
     }
 }
 
-/// The latest run's chapters: wall time and thread-seconds by phase.
-fn print_chapter_times(id: &str, manifest: &Manifest) {
+/// A run's manifest.
+fn read_manifest(runs_dir: &std::path::Path, id: &str) -> Result<Manifest> {
+    let path = runs_dir.join(id).join("manifest.json");
+    serde_json::from_slice(&std::fs::read(&path)?)
+        .with_context(|| format!("reading {}", path.display()))
+}
+
+/// The record of the run that computed chapter `c`, following `ex2
+/// chapter`'s chain of reuse (each hop names an older run), and a status
+/// that says where it came from.
+fn computed_record(runs_dir: &std::path::Path, c: &ChapterRecord) -> (ChapterRecord, String) {
+    let mut record = c.clone();
+    let mut from = None;
+    while let Some(run) = record.reused_from.clone() {
+        let Some(older) = read_manifest(runs_dir, &run)
+            .ok()
+            .and_then(|m| m.chapters.into_iter().find(|r| r.id == c.id))
+        else {
+            break;
+        };
+        record = older;
+        from = Some(run);
+    }
+    let status = match from {
+        Some(run) if record.reused_from.is_none() => format!("reused, computed in {run}"),
+        _ => record.status.clone(),
+    };
+    (record, status)
+}
+
+/// The latest run's chapters: wall time and thread-seconds by phase. A
+/// chapter the run reused (`ex2 chapter`) shows the record of the run that
+/// computed it.
+fn print_chapter_times(runs_dir: &std::path::Path, id: &str, manifest: &Manifest) {
     println!(
         "\nchapters of the latest run ({id}, profile `{}`{}), seconds; phases are thread-seconds:",
         manifest.profile,
@@ -234,15 +267,16 @@ fn print_chapter_times(id: &str, manifest: &Manifest) {
         )),
     );
     println!(
-        "  {:<20} {:>8} {:>9} {:>9} {:>9} {:>11}  status",
-        "chapter", "wall", "training", "t-SNE/SVM", "waiting", "evaluation"
+        "  {:<20} {:>8} {:>9} {:>10} {:>9} {:>11}  status",
+        "chapter", "wall", "training", "classic ML", "waiting", "evaluation"
     );
     let mut sum = crate::timing::PhaseSeconds::default();
     for c in &manifest.chapters {
+        let (c, status) = computed_record(runs_dir, c);
         let p = c.phases.unwrap_or_default();
         println!(
-            "  {:<20} {:>8.1} {:>9.1} {:>9.1} {:>9.1} {:>11.1}  {}",
-            c.id, c.wall_seconds, p.training, p.classic_ml, p.waiting, p.evaluation, c.status
+            "  {:<20} {:>8.1} {:>9.1} {:>10.1} {:>9.1} {:>11.1}  {}",
+            c.id, c.wall_seconds, p.training, p.classic_ml, p.waiting, p.evaluation, status
         );
         sum.training += p.training;
         sum.classic_ml += p.classic_ml;
@@ -250,13 +284,13 @@ fn print_chapter_times(id: &str, manifest: &Manifest) {
         sum.evaluation += p.evaluation;
     }
     println!(
-        "  {:<20} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>11.1}",
+        "  {:<20} {:>8} {:>9.1} {:>10.1} {:>9.1} {:>11.1}",
         "all chapters", "", sum.training, sum.classic_ml, sum.waiting, sum.evaluation
     );
     let span = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
     if let (Some(a), Some(b)) = (span(&manifest.started), span(&manifest.finished)) {
         println!(
-            "  whole run until rendering {} s{}",
+            "  the latest run itself: {} s until rendering{}",
             (b - a).num_seconds(),
             manifest
                 .render_seconds
@@ -337,10 +371,8 @@ pub fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<()> {
     // Where the latest complete run spent its time, per chapter.
     let runs_dir = config.runs_dir();
     if let Some(id) = complete_runs(&runs_dir)?.pop() {
-        let path = runs_dir.join(&id).join("manifest.json");
-        let manifest: Manifest = serde_json::from_slice(&std::fs::read(&path)?)
-            .with_context(|| format!("reading {}", path.display()))?;
-        print_chapter_times(&id, &manifest);
+        let manifest = read_manifest(&runs_dir, &id)?;
+        print_chapter_times(&runs_dir, &id, &manifest);
     }
 
     let out = args.csv.clone().unwrap_or_else(|| {

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use super::{DataFile, MNIST_FILES, check, idx, read_verified};
 use crate::store::atomic::write_atomic;
 
-/// Mirrors that serve `<name>.gz` (REFERENCE.md).
+/// Mirrors that serve `<name>.gz` (docs/facts.md, "MNIST").
 pub const MIRRORS: [&str; 2] = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",

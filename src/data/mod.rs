@@ -3,15 +3,18 @@
 pub mod fetch;
 pub mod idx;
 pub mod noise;
+pub mod training_set;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 
 use crate::config::DatasetSource;
 use crate::error::Ex2Error;
 pub use idx::Images;
+pub use training_set::TrainingSet;
 
 /// One IDX file with the size and SHA-256 of its *decompressed* bytes, so any
 /// mirror or compression verifies the same way.
@@ -22,7 +25,7 @@ pub struct DataFile {
     pub sha256: &'static str,
 }
 
-/// The original MNIST files (REFERENCE.md).
+/// The original MNIST files (docs/facts.md, "MNIST").
 pub const MNIST_FILES: [DataFile; 4] = [
     DataFile {
         name: "train-images-idx3-ubyte",
@@ -155,10 +158,32 @@ impl Split {
 pub struct Mnist {
     pub source: DatasetSource,
     pub dir: PathBuf,
-    pub train: Split,
+    pub train: Arc<Split>,
     pub test: Split,
     /// File name → SHA-256 of the decompressed bytes.
     pub checksums: BTreeMap<String, String>,
+    /// `train` as a training set, hashed on first use.
+    train_set: OnceLock<TrainingSet>,
+}
+
+impl Mnist {
+    /// The first `train` training and `test` test images (the profile's
+    /// sizes; the caller checks they exist).
+    pub fn cut(self, train: usize, test: usize) -> Mnist {
+        Mnist {
+            train: Arc::new(self.train.truncated(train)),
+            test: self.test.truncated(test),
+            train_set: OnceLock::new(),
+            ..self
+        }
+    }
+
+    /// The whole training split as a training set: what the models trained
+    /// on "the profile's images" train on.
+    pub fn training_set(&self) -> &TrainingSet {
+        self.train_set
+            .get_or_init(|| TrainingSet::shared("profile", self.train.clone()))
+    }
 }
 
 /// The file for `name` in `dir`: the raw file, or its `.gz`.
@@ -255,9 +280,10 @@ pub fn load(source: DatasetSource, dir: &Path) -> Result<Mnist, Ex2Error> {
     Ok(Mnist {
         source,
         dir: dir.to_path_buf(),
-        train: split(0, 1)?,
+        train: Arc::new(split(0, 1)?),
         test: split(2, 3)?,
         checksums,
+        train_set: OnceLock::new(),
     })
 }
 
@@ -292,7 +318,7 @@ mod tests {
         let m = load(DatasetSource::Fixture, &fixture_dir()).unwrap();
         assert_eq!(m.train.len(), 3000);
         assert_eq!(m.test.len(), 1000);
-        // First labels of MNIST (REFERENCE.md).
+        // First labels of MNIST (docs/facts.md, "MNIST").
         assert_eq!(&m.train.labels[..10], &[5, 0, 4, 1, 9, 2, 1, 3, 1, 4]);
         assert_eq!(&m.test.labels[..10], &[7, 2, 1, 0, 4, 1, 4, 9, 5, 9]);
         let mean = m.train.mean_pixel();

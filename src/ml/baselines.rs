@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use anyhow::{Result, anyhow, ensure};
+use anyhow::{Context, Result, anyhow, ensure};
 use linfa::prelude::*;
 use linfa_bayes::GaussianNb;
 use linfa_logistic::MultiLogisticRegression;
@@ -153,7 +153,7 @@ pub fn unit_scale(train: &Features, test: &Features) -> (Features, Features) {
 }
 
 /// Ten binary SVMs, one per digit, each a job in a slot of the book's
-/// scheduler (one core each, beside the trainings); the class with the
+/// scheduler (on the slot's threads, beside the trainings); the class with the
 /// largest decision value wins. Returns the predictions and the ten fits'
 /// own times, summed (each includes its prediction of the test set).
 fn one_vs_rest_svm(
@@ -169,7 +169,7 @@ fn one_vs_rest_svm(
                     let started = Instant::now();
                     let targets: Array1<bool> = train.y.mapv(|y| y == c);
                     let ds = Dataset::new(train.x.clone(), targets);
-                    // `shrinking` stays off: it panics in linfa-svm 0.8 (REFERENCE.md).
+                    // `shrinking` stays off: it panics in linfa-svm 0.8 (docs/facts.md, "Library pitfalls").
                     let params = Svm::<f64, bool>::params();
                     let params = match model {
                         Model::PolySvm => params
@@ -191,7 +191,8 @@ fn one_vs_rest_svm(
             }) as Job<_>
         })
         .collect();
-    let fitted = scheduler::parallel(jobs)?;
+    let fitted = scheduler::parallel(jobs)
+        .with_context(|| format!("fitting the ten binary SVMs ({})", model.name()))?;
     let seconds = fitted.iter().map(|(_, t)| t).sum();
     let predictions = (0..test.nrows())
         .map(|i| {

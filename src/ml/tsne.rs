@@ -1,5 +1,5 @@
 //! Barnes-Hut t-SNE (linfa-tsne) of latent codes to 2-D. Never on raw
-//! pixels: bhtsne overflows its stack on 784-d input (REFERENCE.md).
+//! pixels: bhtsne overflows its stack on 784-d input (docs/facts.md, "Library pitfalls").
 
 use anyhow::{Result, anyhow, ensure};
 use linfa::traits::Transformer;

@@ -18,8 +18,12 @@ use crate::data::Images;
 
 /// Side of an MNIST image.
 pub const SIDE: usize = 28;
-/// Side after the two stride-2 convolutions (28 → 14 → 7).
-const BOTTOM: usize = SIDE / 4;
+/// Kernel side of every (transposed) convolution.
+pub const KERNEL: usize = 3;
+/// Stride of every (transposed) convolution: each halves (doubles) the side.
+pub const STRIDE: usize = 2;
+/// Side after the two strided convolutions (28 → 14 → 7).
+pub const BOTTOM: usize = SIDE / (STRIDE * STRIDE);
 
 #[derive(Config, Debug)]
 pub struct ConvAutoencoderConfig {
@@ -55,15 +59,15 @@ impl ConvAutoencoderConfig {
     pub fn init<B: Backend>(&self, device: &B::Device) -> ConvAutoencoder<B> {
         let [c1, c2] = self.channels;
         let down = |cin, cout| {
-            Conv2dConfig::new([cin, cout], [3, 3])
-                .with_stride([2, 2])
+            Conv2dConfig::new([cin, cout], [KERNEL, KERNEL])
+                .with_stride([STRIDE, STRIDE])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
                 .init(device)
         };
         // Output padding 1 makes each transposed convolution exactly double the side.
         let up = |cin, cout| {
-            ConvTranspose2dConfig::new([cin, cout], [3, 3])
-                .with_stride([2, 2])
+            ConvTranspose2dConfig::new([cin, cout], [KERNEL, KERNEL])
+                .with_stride([STRIDE, STRIDE])
                 .with_padding([1, 1])
                 .with_padding_out([1, 1])
                 .init(device)
@@ -157,6 +161,8 @@ impl<B: Backend> ConvAutoencoder<B> {
         let e = &self.encoder;
         let d = &self.decoder;
         let image = |g: &ConvGeometry| [1, g.channels_out, g.side_out, g.side_out];
+        let conv = format!("conv {KERNEL}×{KERNEL}, stride {STRIDE}");
+        let deconv = format!("transposed {conv}");
         let [e1, e2] = e.geometry();
         let [d1, d2] = d.geometry();
         // A real pass of one image checks the shapes the table states.
@@ -165,13 +171,13 @@ impl<B: Backend> ConvAutoencoder<B> {
         push("input", "image", &[1, 1, SIDE, SIDE], 0);
         push(
             "encoder",
-            "conv 3×3, stride 2 + ReLU",
+            &format!("{conv} + ReLU"),
             &image(&e1),
             e.conv1.num_params(),
         );
         push(
             "encoder",
-            "conv 3×3, stride 2 + ReLU",
+            &format!("{conv} + ReLU"),
             &image(&e2),
             e.conv2.num_params(),
         );
@@ -191,13 +197,13 @@ impl<B: Backend> ConvAutoencoder<B> {
         push("decoder", "reshape", &[1, d.channels, BOTTOM, BOTTOM], 0);
         push(
             "decoder",
-            "transposed conv 3×3, stride 2 + ReLU",
+            &format!("{deconv} + ReLU"),
             &image(&d1),
             d.deconv1.num_params(),
         );
         push(
             "decoder",
-            "transposed conv 3×3, stride 2 + sigmoid",
+            &format!("{deconv} + sigmoid"),
             &image(&d2),
             d.deconv2.num_params(),
         );

@@ -99,6 +99,19 @@ fn environment(sources: &BookSources) -> Environment<'static> {
     env
 }
 
+/// `value` with every object key's dashes turned into underscores, so a
+/// template reads `poly_degree` where book.toml says `poly-degree`.
+fn snake_case_keys(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(fields) => fields
+            .into_iter()
+            .map(|(k, v)| (k.replace('-', "_"), snake_case_keys(v)))
+            .collect(),
+        serde_json::Value::Array(items) => items.into_iter().map(snake_case_keys).collect(),
+        v => v,
+    }
+}
+
 /// Renders the whole book to Typst source.
 pub fn render_book(
     config: &Config,
@@ -131,6 +144,9 @@ pub fn render_book(
         },
     );
     let profile = &config.profile;
+    // book.toml as the templates read it: `settings.chapter.latent.dims`,
+    // `settings.profile.full.epochs` (keys in snake case).
+    let settings = snake_case_keys(serde_json::to_value(&config.book)?);
     let mut rendered = Vec::new();
     for view in chapters {
         let id = view.id;
@@ -147,6 +163,7 @@ pub fn render_book(
                         figdir => format!("figures/{}", id.as_str()),
                         profile => Value::from(Serde(profile)),
                         profile_name => &config.profile_name,
+                        settings => Value::from(Serde(&settings)),
                         manifest => Value::from(Serde(manifest)),
                     })
                     .map_err(|e| anyhow::anyhow!("rendering {}: {e:#}", id.template()))?;

@@ -1,8 +1,9 @@
 //! Content-addressed cache of trained models: `runs/cache/<key>/`.
 //!
 //! The key hashes everything that changes a trained model: its kind and spec
-//! (model, training and data config, seed), the dataset checksums and
-//! profile sizes, the backend, the crate version and a hash of the
+//! (model, training config, seed, and the hash of the very examples it
+//! trains on), the dataset checksums and test size, the backend and its
+//! numeric kernels, the crate version and a hash of the
 //! training code's source (see build.rs). An artifact is written
 //! into a temporary directory and renamed into place, so a killed process
 //! leaves either a whole artifact or none.
@@ -28,8 +29,12 @@ pub struct KeyContext {
     /// network or a training loop retrains instead of reusing stale models.
     pub training_code: String,
     pub backend: String,
+    /// The backend's numeric kernels (gemm's AVX-512 and AVX2 kernels give
+    /// results that differ in the last bits), as the manifest names them.
+    pub kernels: String,
     pub dataset_checksums: BTreeMap<String, String>,
-    pub train_size: usize,
+    /// Test images each training evaluates on (its history holds the test
+    /// errors the chapters print). The training images are in each spec.
     pub test_size: usize,
 }
 

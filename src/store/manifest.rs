@@ -72,9 +72,14 @@ pub struct ChapterRecord {
     pub seeds: BTreeMap<String, u64>,
     /// Run whose results were reused instead of recomputing (`ex2 chapter`).
     pub reused_from: Option<String>,
-    /// See `runner::chapter_config_hash`.
+    /// A hash of `inputs`.
     #[serde(default)]
     pub config_hash: String,
+    /// Everything the chapter's results depend on, as `setting → value`
+    /// (see `runner::chapter_inputs`): a later `ex2 chapter` reuses them
+    /// only while every entry still holds. Absent in older runs.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, serde_json::Value>,
 }
 
 /// The commit of the checkout at `root`, with `-dirty` when it has changes.
