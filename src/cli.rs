@@ -69,6 +69,9 @@ pub enum Command {
     },
     /// The book's chapters, their tables and what the latest run holds.
     List,
+    /// Every cached model the book needs, its cache key, and whether the
+    /// cache has it; trains nothing.
+    Plan(PlanArgs),
     /// Compare the metric tables of two runs. Exit status: 0 within
     /// tolerance, 1 when something differs, 2 on error.
     Diff(DiffArgs),
@@ -119,6 +122,18 @@ pub struct DiffArgs {
     pub chapters: Vec<ChapterId>,
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -119,9 +119,10 @@ pub struct Profile {
     /// full n × n kernel, so a few thousand at most).
     #[serde(default = "default_svm_train_size")]
     pub svm_train_size: usize,
-    /// Training images for logistic regression and naive Bayes.
-    #[serde(default = "default_linear_train_size")]
-    pub linear_train_size: usize,
+    /// Training images for logistic regression, naive Bayes and the codes'
+    /// linear probes; all of the profile's when absent.
+    #[serde(default)]
+    pub linear_train_size: Option<usize>,
     /// Seeds each chapter runs with; tables report means and deviations.
     #[serde(default = "default_seeds")]
     pub seeds: usize,
@@ -141,9 +142,6 @@ fn default_seeds() -> usize {
 
 fn default_svm_train_size() -> usize {
     2000
-}
-fn default_linear_train_size() -> usize {
-    60_000
 }
 
 /// `[chapter.<id>]` sections. Each chapter's section has defaults, so a
@@ -315,6 +313,9 @@ pub struct LatentSection {
     pub plot_points: usize,
     /// Cells per side of the latent map's classifier background.
     pub map_resolution: usize,
+    /// A dimension of the sweep "pays" while it lowers the test L1 by at
+    /// least this much per pixel.
+    pub gain_threshold: f64,
 }
 
 impl Default for LatentSection {
@@ -329,6 +330,7 @@ impl Default for LatentSection {
             small_train_sizes: vec![10, 100],
             plot_points: 2000,
             map_resolution: 90,
+            gain_threshold: 0.0005,
         }
     }
 }
@@ -419,6 +421,7 @@ impl LatentSection {
             }
         }
         positive(&key("plot-points"), self.plot_points)?;
+        positive_rate(&key("gain-threshold"), self.gain_threshold)?;
         if self.map_resolution < 2 {
             return Err(format!(
                 "{} must be at least 2, got {}",
@@ -677,6 +680,11 @@ fn positive(key: &str, value: usize) -> Result<(), String> {
 }
 
 impl Profile {
+    /// Training images of the linear baselines and probes.
+    pub fn linear_train_size(&self) -> usize {
+        self.linear_train_size.unwrap_or(self.train_size)
+    }
+
     fn validate(&self, name: &str) -> Result<(), String> {
         let key = |k: &str| format!("profile.{name}.{k}");
         positive(&key("seeds"), self.seeds)?;
@@ -691,25 +699,36 @@ impl Profile {
                 self.svm_train_size
             ));
         }
-        if self.linear_train_size < 10 {
+        let linear = self.linear_train_size();
+        if linear < 10 {
             return Err(format!(
-                "{} must be at least 10 (got {})",
+                "{} must be at least 10 (got {linear})",
                 key("linear-train-size"),
-                self.linear_train_size
             ));
         }
-        if let Some(t) = self.target_ae_test_l1 {
-            if !(t.is_finite() && t > 0.0) {
-                return Err(format!("{} must be a positive number (got {t})", key("target-ae-test-l1")));
-            }
-        }
-        if let Some(t) = self.target_classifier_accuracy {
-            if !(t > 0.0 && t <= 1.0) {
+        for (k, n) in [
+            ("svm-train-size", self.svm_train_size),
+            ("linear-train-size", linear),
+        ] {
+            if n > self.train_size {
                 return Err(format!(
-                    "{} must be in (0, 1] (got {t})",
-                    key("target-classifier-accuracy")
+                    "{} = {n} asks for more images than {} = {} provides",
+                    key(k),
+                    key("train-size"),
+                    self.train_size
                 ));
             }
+        }
+        if let Some(t) = self.target_ae_test_l1 {
+            positive_rate(&key("target-ae-test-l1"), t)?;
+        }
+        if let Some(t) = self.target_classifier_accuracy
+            && !(t > 0.0 && t <= 1.0)
+        {
+            return Err(format!(
+                "{} must be in (0, 1] (got {t})",
+                key("target-classifier-accuracy")
+            ));
         }
         if self.batch_size > self.train_size {
             return Err(format!(

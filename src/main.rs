@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             commands::chapter::run(&cli.global, ids, *force).map(|s| s.failed)
         }
         Command::List => commands::list::run(&cli.global).map(|_| Vec::new()),
+        Command::Plan(args) => commands::plan::run(&cli.global, args).map(|_| Vec::new()),
         Command::Data { action } => commands::data::run(&cli.global, action).map(|_| Vec::new()),
         Command::Diff(_) => unreachable!("handled above"),
         Command::Bench(args) => commands::bench::run(&cli.global, args).map(|_| Vec::new()),

@@ -179,10 +179,7 @@ impl BookTask<'_> {
             return Ok(Err(format!("run {} records no inputs for it", found.run)));
         };
         if record.inputs.is_empty() {
-            return Ok(Err(format!(
-                "run {} predates recorded inputs",
-                found.run
-            )));
+            return Ok(Err(format!("run {} predates recorded inputs", found.run)));
         }
         let changed = changed_inputs(&record.inputs, inputs);
         if !changed.is_empty() {
@@ -291,7 +288,12 @@ pub type Inputs = std::collections::BTreeMap<String, serde_json::Value>;
 /// data, the backend and its kernels, and the ex2 build (version and a
 /// hash of its source). Two runs with equal inputs compute the same
 /// chapter.
-pub fn chapter_inputs(config: &Config, data: &Mnist, backend: BackendKind, id: ChapterId) -> Inputs {
+pub fn chapter_inputs(
+    config: &Config,
+    data: &Mnist,
+    backend: BackendKind,
+    id: ChapterId,
+) -> Inputs {
     let mut inputs = Inputs::new();
     let chapter = serde_json::to_value(&config.book.chapter).expect("config serialises");
     for section in id.sections() {

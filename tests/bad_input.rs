@@ -66,6 +66,18 @@ fn profile_larger_than_the_data_is_an_error() {
     );
 }
 
+#[test]
+fn baseline_sizes_larger_than_the_profile_are_an_error() {
+    let book = Book::new();
+    let out = book.ex2(&["--set", "profile.smoke.svm-train-size=5000", "build-report"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(
+        e.contains("profile.smoke.svm-train-size = 5000") && e.contains("train-size = 3000"),
+        "{e}"
+    );
+}
+
 #[cfg(not(feature = "cuda"))]
 #[test]
 fn cuda_backend_without_the_feature_is_a_clear_error() {

@@ -271,6 +271,27 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
         "4 models × 3 feature sets + the deep classifier"
     );
 
+    // `ex2 plan` names exactly the models the build loaded or trained, and
+    // now finds every one of them cached.
+    let out = book.ex2(&["plan", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let planned: std::collections::BTreeSet<String> = plan
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["cached"], true, "{e}");
+            e["key"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let used: std::collections::BTreeSet<String> = ["hits", "misses"]
+        .iter()
+        .flat_map(|k| m["model_cache"][k].as_array().unwrap())
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(planned, used, "the plan is what the build used");
+
     // `ex2 list` sees the run.
     let out = book.ex2(&["list"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -325,6 +346,11 @@ fn chapter_command_reruns_one_chapter_and_reuses_the_rest() {
     assert!(out.status.success(), "{}", stderr(&out));
     let out = book.ex2(&["chapter", "few-shot"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("autoencoder: reused from run"),
+        "{}",
+        stderr(&out)
+    );
     let runs = book.runs();
     assert_eq!(runs.len(), 2);
     let m = manifest(&runs[1]);
@@ -341,4 +367,93 @@ fn chapter_command_reruns_one_chapter_and_reuses_the_rest() {
     assert!(
         text.contains("A Convolutional Autoencoder") && text.contains("Learning from 100 Labels")
     );
+    let computed_in = runs[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(
+        text.contains(&computed_in),
+        "the appendix names the run the reused chapter came from"
+    );
+
+    // Another chapter's settings change: `ex2 chapter few-shot` re-runs
+    // autoencoder too (from the cache) and says why; nothing is mixed.
+    let toml = std::fs::read_to_string(book.path().join("book.toml")).unwrap();
+    std::fs::write(
+        book.path().join("book.toml"),
+        toml.replacen("grid-digits = 16", "grid-digits = 8", 1),
+    )
+    .unwrap();
+    let out = book.ex2(&["chapter", "few-shot"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("autoencoder: running (chapter.autoencoder.grid-digits changed)"),
+        "{}",
+        stderr(&out)
+    );
+    let m = manifest(book.runs().last().unwrap());
+    assert_eq!(m["chapters"][0]["status"], "ok");
+    assert_eq!(
+        m["chapters"][0]["inputs"]["chapter.autoencoder.grid-digits"],
+        8
+    );
+    assert!(m["model_cache"]["misses"].as_array().unwrap().is_empty());
+}
+
+/// Every changed setting reaches the text where the default stood, and no
+/// old default survives.
+#[test]
+fn changed_settings_appear_in_the_book_and_old_defaults_do_not() {
+    let book = Book::with_chapters(
+        &[
+            "autoencoder",
+            "denoising",
+            "classifier",
+            "few-shot",
+            "baselines",
+        ],
+        |t| t,
+    );
+    let sets = [
+        "chapter.autoencoder.latent-dim=16",
+        "chapter.autoencoder.channels=[16,32]",
+        "chapter.baselines.poly-degree=2",
+        "chapter.few-shot.labels=50",
+        "chapter.denoising.noise-factors=[0.3,0.6]",
+        "profile.smoke.svm-train-size=400",
+        "profile.smoke.epochs=3",
+    ];
+    let mut args = Vec::new();
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    args.push("build-report");
+    let out = book.ex2(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = pdf_text(&book.path().join("ex2.pdf"));
+    for new in [
+        // Typst's math italic letters are their own code points.
+        "code of only \u{1d451} = 16 numbers",
+        "16 and 32 channels",
+        "32 × 7 × 7",
+        "degree 2",
+        "16-dimensional codes",
+        "Learning from 50 Labels",
+        "With only 50 labelled images",
+        "\u{1d453} = 0.3 and 0.6",
+        "on the first 400 images",
+        "for 3 epochs",
+    ] {
+        assert!(text.contains(new), "`{new}` missing from the book:\n{text}");
+    }
+    for old in [
+        "12 numbers",
+        "degree 3",
+        "64 × 7 × 7",
+        "12-dimensional",
+        "100 Labels",
+        "100 labelled",
+        "\u{1d453} = 0.5",
+        "first 500 images",
+        "for 2 epochs",
+    ] {
+        assert!(!text.contains(old), "`{old}` survives in the book:\n{text}");
+    }
 }

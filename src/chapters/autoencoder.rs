@@ -2,17 +2,17 @@
 //! bottleneck, trained on mean L1, and why it needs an MSE warm-up.
 
 use anyhow::Result;
-use serde::Serialize;
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
+use serde::Serialize;
 
 use polars::prelude::Column;
 
 use super::final_test_error;
 use super::{ChapterOutput, Ctx, Figure};
 use crate::models::{self, AutoencoderSpec, PlannedModel};
-use crate::nn::conv_ae::ConvAutoencoderConfig;
 use crate::nn::autoencoder::{Autoencoder, evaluate};
+use crate::nn::conv_ae::ConvAutoencoderConfig;
 use crate::nn::conv_ae::{BOTTOM, KERNEL, SIDE, STRIDE};
 use crate::nn::train::EpochRecord;
 use crate::plot::{LineChart, Series, digit_grid_png};

@@ -7,6 +7,7 @@ use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use polars::prelude::Column;
+use serde::Serialize;
 
 use super::{ChapterOutput, Ctx, Figure, parallel};
 use crate::ml::embedding::embedding_stats;
@@ -81,11 +82,37 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
     Ok(planned)
 }
 
+/// One trained variant's test accuracy and feature geometry.
+#[derive(Clone, Serialize)]
+struct Measured {
+    accuracy: f64,
+    ratio: f64,
+    intra: f64,
+    inter: f64,
+}
+
+/// Both variants of one feature size k (same seed, same batches).
+#[derive(Clone, Serialize)]
+struct Pair {
+    k: usize,
+    softmax: Measured,
+    center: Measured,
+}
+
+/// What the chapter's text reasons with, each computed once.
+#[derive(Serialize)]
+struct Facts {
+    pairs: Vec<Pair>,
+    k2: Pair,
+    tsne_k: Option<usize>,
+    has_tsne: bool,
+    plot_points: usize,
+}
+
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
     let c = &ctx.config.book.chapter;
     let section = &c.center_loss;
-    let profile = &ctx.config.profile;
 
     let mut runs = Vec::new();
     for &k in &section.feature_dims {
@@ -109,6 +136,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let plot_labels = test.labels[..n_plot].to_vec();
     let (mut names, mut ks, mut accs, mut intra, mut inter, mut ratio) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut softmax, mut center, mut tsne_k) = (Vec::new(), Vec::new(), None);
     let mut panels_2d = Vec::new();
     let mut panels_tsne = Vec::new();
     for (&(k, variant), t) in runs.iter().zip(&trained) {
@@ -124,11 +152,16 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         intra.push(stats.intra);
         inter.push(stats.inter);
         ratio.push(stats.ratio);
-        let key = format!("k{k}_{}", variant.slug());
-        out.fact_f64(&format!("{key}_accuracy"), e.accuracy);
-        out.fact_f64(&format!("{key}_ratio"), stats.ratio);
-        out.fact_f64(&format!("{key}_intra"), stats.intra);
-        out.fact_f64(&format!("{key}_inter"), stats.inter);
+        let measured = Measured {
+            accuracy: e.accuracy,
+            ratio: stats.ratio,
+            intra: stats.intra,
+            inter: stats.inter,
+        };
+        match variant {
+            Variant::Softmax => softmax.push((k, measured)),
+            Variant::Center => center.push(measured),
+        }
         let feats = &e.features[..n_plot * e.feature_dim];
         if k == 2 {
             panels_2d.push(Panel {
@@ -161,7 +194,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
                 points,
                 labels: plot_labels.clone(),
             });
-            out.fact("tsne_k", k);
+            tsne_k = Some(k);
         }
     }
     out.tables.push(Table::new(
@@ -180,17 +213,28 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         file: "features-2d.svg".into(),
         bytes: scatter_svg(&panels_2d, ("feature 1", "feature 2"))?.into_bytes(),
     });
-    out.fact("has_tsne", !panels_tsne.is_empty());
-    if !panels_tsne.is_empty() {
+    let has_tsne = !panels_tsne.is_empty();
+    if has_tsne {
         out.figures.push(Figure {
             file: "tsne.svg".into(),
             bytes: scatter_svg(&panels_tsne, ("t-SNE 1", "t-SNE 2"))?.into_bytes(),
         });
     }
-    out.fact_f64("lambda", section.lambda);
-    out.fact_f64("alpha", section.alpha);
-    out.fact("epochs", profile.epochs);
-    out.fact("plot_points", n_plot);
-    out.fact("feature_dims", section.feature_dims.clone());
+    let pairs: Vec<Pair> = softmax
+        .into_iter()
+        .zip(center)
+        .map(|((k, softmax), center)| Pair { k, softmax, center })
+        .collect();
+    out.set_facts(&Facts {
+        k2: pairs
+            .iter()
+            .find(|p| p.k == 2)
+            .expect("k = 2 is validated")
+            .clone(),
+        pairs,
+        tsne_k,
+        has_tsne,
+        plot_points: n_plot,
+    })?;
     Ok(out)
 }

@@ -2,10 +2,10 @@
 //! trained with cross-entropy.
 
 use anyhow::Result;
-use serde::Serialize;
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
 use polars::prelude::Column;
+use serde::Serialize;
 
 use super::{ChapterOutput, Ctx, Figure};
 use crate::ml::confusion::{class_scores, confusion_counts};

@@ -9,9 +9,10 @@ use polars::prelude::Column;
 use serde::Serialize;
 
 use super::final_test_error;
-use super::{ChapterOutput, Ctx, Figure};
-use crate::ml::embedding::embedding_stats;
+use super::{ChapterOutput, Ctx, Figure, classify_digits};
 use crate::data::TrainingSet;
+use crate::ml::embedding::embedding_stats;
+use crate::ml::latent::mean_pairwise_distance;
 use crate::models::{self, PlannedModel};
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, SIDE};
@@ -29,6 +30,32 @@ struct DecoderSpec {
     decoder: ConvAutoencoderConfig,
     training: ReconstructionTrainingConfig,
     train_set: TrainingSet,
+}
+
+/// Test digits per class whose reconstructions are compared for diversity.
+const DIVERSITY_PER_CLASS: usize = 100;
+
+/// What the chapter's text reasons with, each computed once.
+#[derive(Serialize)]
+struct Facts {
+    digits: usize,
+    per_class: usize,
+    ae_l1: f64,
+    decoder_l1: f64,
+    ae_intra: f64,
+    clf_intra: f64,
+    ae_inter: f64,
+    clf_inter: f64,
+    decoder_params: usize,
+    /// Mean pairwise L2 distance within a class, averaged over classes: of
+    /// the test digits, of their AE reconstructions, of the classifier
+    /// decoder's.
+    real_diversity: f64,
+    ae_diversity: f64,
+    decoder_diversity: f64,
+    /// Share of reconstructions the book classifier reads as their digit.
+    ae_recognised: f64,
+    decoder_recognised: f64,
 }
 
 /// Kind of the decoder's cache entries.
@@ -169,18 +196,48 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         bytes: digit_grid_png(&rows, SIDE, 2)?,
     });
 
-    out.fact("digits", n);
-    out.fact("latent_dim", c.autoencoder.latent_dim);
-    out.fact_f64("ae_l1", ae_err.l1);
-    out.fact_f64("decoder_l1", dec_err.l1);
-    out.fact_f64("ae_mse", ae_err.mse);
-    out.fact_f64("decoder_mse", dec_err.mse);
-    out.fact_f64("ae_intra", ae_stats.intra_normalised);
-    out.fact_f64("clf_intra", clf_stats.intra_normalised);
-    out.fact_f64("ae_inter", ae_stats.inter_normalised);
-    out.fact_f64("clf_inter", clf_stats.inter_normalised);
-    out.fact_f64("ae_ratio", ae_stats.ratio);
-    out.fact_f64("clf_ratio", clf_stats.ratio);
-    out.fact("decoder_params", decoded.model.decoder.num_params());
+    // Is the classifier's decoder's digit more generic? Per class, the mean
+    // pairwise distance between the reconstructions of the same test
+    // digits (originals, AE, classifier decoder), and how often the book
+    // classifier reads each reconstruction as its digit.
+    let mut diversity = [0.0f64; 3];
+    let mut recognised = [0usize; 2];
+    let mut judged = 0usize;
+    let clf_valid = clf.model.valid();
+    for digit in 0..10u8 {
+        let idx: Vec<usize> = (0..test.len())
+            .filter(|&i| test.labels[i] == digit)
+            .take(DIVERSITY_PER_CLASS)
+            .collect();
+        let real: Vec<Vec<u8>> = idx.iter().map(|&i| test.images.image(i).to_vec()).collect();
+        let by_ae = ae_model.reconstruct(&test.images, &idx, device);
+        let by_dec = dec_model.reconstruct(&test.images, &idx, device);
+        for (k, images) in [&real, &by_ae, &by_dec].into_iter().enumerate() {
+            diversity[k] += mean_pairwise_distance(images) / 10.0;
+        }
+        for (k, images) in [by_ae, by_dec].into_iter().enumerate() {
+            recognised[k] += classify_digits(&clf_valid, &images, device)
+                .iter()
+                .filter(|&&p| p == digit)
+                .count();
+        }
+        judged += idx.len();
+    }
+    out.set_facts(&Facts {
+        digits: n,
+        per_class: DIVERSITY_PER_CLASS,
+        ae_l1: ae_err.l1,
+        decoder_l1: dec_err.l1,
+        ae_intra: ae_stats.intra_normalised,
+        clf_intra: clf_stats.intra_normalised,
+        ae_inter: ae_stats.inter_normalised,
+        clf_inter: clf_stats.inter_normalised,
+        decoder_params: decoded.model.decoder.num_params(),
+        real_diversity: diversity[0],
+        ae_diversity: diversity[1],
+        decoder_diversity: diversity[2],
+        ae_recognised: recognised[0] as f64 / judged as f64,
+        decoder_recognised: recognised[1] as f64 / judged as f64,
+    })?;
     Ok(out)
 }

@@ -6,6 +6,7 @@ use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use polars::prelude::Column;
+use serde::Serialize;
 
 use super::final_test_error;
 use super::{ChapterOutput, Ctx, Figure, classify_digits, parallel};
@@ -15,8 +16,8 @@ use crate::ml::baselines::{Features, Model, Settings, fit_predict, standardise};
 use crate::ml::confusion::confusion_counts;
 use crate::ml::tsne::tsne_2d;
 use crate::models::{self, AutoencoderSpec, PlannedModel, TrainedAe};
-use crate::nn::conv_ae::ConvAutoencoderConfig;
 use crate::nn::autoencoder::{Autoencoder, evaluate_against, image_error};
+use crate::nn::conv_ae::ConvAutoencoderConfig;
 use crate::nn::conv_ae::SIDE;
 use crate::plot::{Panel, digit_grid_png, scatter_svg};
 use crate::tables::Table;
@@ -51,6 +52,51 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
         ));
     }
     Ok(planned)
+}
+
+/// One noise level, measured.
+#[derive(Clone, Serialize)]
+struct Level {
+    f: f64,
+    noisy_recognised: f64,
+    ae_recognised: f64,
+    dae_recognised: f64,
+    noisy_l1: f64,
+    ae_l1: f64,
+    dae_l1: f64,
+    dae_clean_l1: f64,
+    figure: String,
+}
+
+/// What the chapter's text reasons with, each computed once.
+#[derive(Serialize)]
+struct Facts {
+    train_size: usize,
+    test_size: usize,
+    ae_clean_l1: f64,
+    clean_recognised: f64,
+    /// Levels whose DAE reconstructs clean input worse than the plain AE.
+    dae_clean_worse_levels: usize,
+    levels: Vec<Level>,
+    /// The levels of the smallest and the largest f.
+    weakest: Level,
+    strongest: Level,
+    /// The worst (level, digit) across all levels: the DAE's
+    /// reconstructions least often read as their digit.
+    failure_noise: f64,
+    failure_digit: usize,
+    failure_recall: f64,
+    /// The same digit's noisy images, as the classifier reads them.
+    failure_noisy_recall: f64,
+    failure_into: usize,
+    failure_into_share: f64,
+    probe_ae: f64,
+    probe_dae_mean: f64,
+    probe_best: String,
+    probe_best_accuracy: f64,
+    probe_train_size: usize,
+    tsne_noise: f64,
+    tsne_points: usize,
 }
 
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
@@ -95,7 +141,9 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         all.iter().map(|&i| test.images.image(i).to_vec()).collect(),
     ));
     let (mut rec_f, mut rec_input, mut rec_acc) = (Vec::new(), Vec::new(), Vec::new());
-    let mut worst_level = None;
+    // Per level: the classifier's reading of the noisy images and of the
+    // DAE's reconstructions, for the worst case across levels.
+    let mut readings: Vec<(f64, Vec<u8>, Vec<u8>)> = Vec::new();
 
     let (mut col_f, mut col_method, mut col_l1, mut col_mse) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -141,21 +189,18 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             rec_input.push(input.to_string());
             rec_acc.push(accuracy(p));
         }
-        worst_level = Some((f, dae_pred.clone()));
-        levels.push(serde_json::json!({
-            "noisy_recognised": accuracy(&noisy_pred),
-            "ae_recognised": accuracy(&ae_pred),
-            "dae_recognised": accuracy(&dae_pred),
-            "f": f,
-            "noisy_l1": input.l1,
-            "noisy_mse": input.mse,
-            "ae_l1": by_ae.l1,
-            "ae_mse": by_ae.mse,
-            "dae_l1": by_dae.l1,
-            "dae_mse": by_dae.mse,
-            "dae_clean_l1": dae_clean.l1,
-            "ae_clean_l1": ae_clean.l1,
-        }));
+        levels.push(Level {
+            f,
+            noisy_recognised: accuracy(&noisy_pred),
+            ae_recognised: accuracy(&ae_pred),
+            dae_recognised: accuracy(&dae_pred),
+            noisy_l1: input.l1,
+            ae_l1: by_ae.l1,
+            dae_l1: by_dae.l1,
+            dae_clean_l1: dae_clean.l1,
+            figure: format!("denoise_{}.png", level_name(f).replace('.', "_")),
+        });
+        readings.push((f, noisy_pred, dae_pred));
 
         let noisy_shown: Vec<Vec<u8>> = shown.iter().map(|&i| noisy.image(i).to_vec()).collect();
         let rows = vec![
@@ -165,7 +210,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             dae_model.reconstruct(&noisy, &shown, device),
         ];
         out.figures.push(Figure {
-            file: format!("denoise_{}.png", level_name(f).replace('.', "_")),
+            file: levels.last().expect("this level").figure.clone(),
             bytes: digit_grid_png(&rows, SIDE, 2)?,
         });
     }
@@ -179,8 +224,6 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             Column::new("mse".into(), col_mse),
         ],
     )?);
-    out.fact_f64("ae_clean_l1", ae_clean.l1);
-    out.fact_f64("clean_recognised", clean_accuracy);
     out.tables.push(Table::new(
         "recognition",
         &["noise", "input"],
@@ -190,39 +233,29 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             Column::new("recognised".into(), rec_acc),
         ],
     )?);
-    // Where the DAE fails at the strongest noise: the digit it most often
-    // turns into another, and into which.
-    if let Some((f, pred)) = worst_level {
-        let counts = confusion_counts(&test.labels, &pred);
-        let recall = |c: usize| counts[c][c] as f64 / counts[c].iter().sum::<u64>().max(1) as f64;
-        let worst = (0..10)
-            .min_by(|&a, &b| recall(a).total_cmp(&recall(b)))
-            .expect("ten");
-        let into = (0..10)
-            .filter(|&j| j != worst)
-            .max_by_key(|&j| counts[worst][j])
-            .expect("nine others");
-        out.fact_f64("failure_noise", f);
-        out.fact("failure_digit", worst);
-        out.fact_f64("failure_recall", recall(worst));
-        out.fact("failure_into", into);
-        out.fact(
-            "failure_into_share",
-            counts[worst][into] as f64 / counts[worst].iter().sum::<u64>().max(1) as f64,
-        );
-    }
-    out.fact("levels", levels);
-    out.fact(
-        "figures",
-        section
-            .noise_factors
-            .iter()
-            .map(|&f| format!("denoise_{}.png", level_name(f).replace('.', "_")))
-            .collect::<Vec<_>>(),
-    );
+    // Where the DAE fails worst, across every level: the (level, digit)
+    // whose reconstructions are least often read as that digit.
+    let recall = |pred: &[u8], c: usize| {
+        let counts = confusion_counts(&test.labels, pred);
+        counts[c][c] as f64 / counts[c].iter().sum::<u64>().max(1) as f64
+    };
+    let (failure_level, failure_digit) = readings
+        .iter()
+        .enumerate()
+        .flat_map(|(l, _)| (0..10).map(move |c| (l, c)))
+        .min_by(|&(la, ca), &(lb, cb)| {
+            recall(&readings[la].2, ca).total_cmp(&recall(&readings[lb].2, cb))
+        })
+        .expect("a level and ten digits");
+    let (failure_noise, noisy_pred, dae_pred) = &readings[failure_level];
+    let counts = confusion_counts(&test.labels, dae_pred);
+    let failure_into = (0..10)
+        .filter(|&j| j != failure_digit)
+        .max_by_key(|&j| counts[failure_digit][j])
+        .expect("nine others");
 
     // Linear probe: logistic regression on the codes of clean images.
-    let linear_n = ctx.config.profile.linear_train_size.min(train.len());
+    let linear_n = ctx.config.profile.linear_train_size();
     let probe_train = train.truncated(linear_n);
     let b = &ctx.config.book.chapter.baselines;
     let settings = Settings {
@@ -250,20 +283,15 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         probe_noise.push(f);
         probe_acc.push(probe(&|i| m.encode_images(i, device))?);
     }
-    out.fact_f64("probe_ae", probe_acc[0]);
     let (best_i, best_acc) = probe_acc
         .iter()
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map(|(i, a)| (i, *a))
         .expect("probes");
-    out.fact("probe_best", probe_names[best_i].clone());
-    out.fact_f64("probe_best_accuracy", best_acc);
-    out.fact_f64(
-        "probe_dae_mean",
-        probe_acc[1..].iter().sum::<f64>() / (probe_acc.len() - 1) as f64,
-    );
-    out.fact("probe_train_size", linear_n);
+    let probe_best = probe_names[best_i].clone();
+    let probe_ae = probe_acc[0];
+    let probe_dae_mean = probe_acc[1..].iter().sum::<f64>() / (probe_acc.len() - 1) as f64;
     out.tables.push(Table::new(
         "probe",
         &["model"],
@@ -314,8 +342,6 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         file: "tsne.svg".into(),
         bytes: scatter_svg(&panels, ("t-SNE 1", "t-SNE 2"))?.into_bytes(),
     });
-    out.fact_f64("tsne_noise", *f_max);
-    out.fact("tsne_points", n_plot);
 
     out.tables.push(
         Table::new(
@@ -349,10 +375,35 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         .volatile(),
     );
 
-    out.fact("noise_factors", section.noise_factors.clone());
-    out.fact("epochs", ctx.config.profile.epochs);
-    out.fact("train_size", train.len());
-    out.fact("test_size", test.len());
-    out.fact("latent_dim", ctx.config.book.chapter.autoencoder.latent_dim);
+    let by_f = |a: &&Level, b: &&Level| a.f.total_cmp(&b.f);
+    let weakest = levels.iter().min_by(by_f).expect("a level").clone();
+    let strongest = levels.iter().max_by(by_f).expect("a level").clone();
+    out.set_facts(&Facts {
+        train_size: train.len(),
+        test_size: test.len(),
+        ae_clean_l1: ae_clean.l1,
+        clean_recognised: clean_accuracy,
+        dae_clean_worse_levels: levels
+            .iter()
+            .filter(|l| l.dae_clean_l1 > ae_clean.l1)
+            .count(),
+        weakest,
+        strongest,
+        levels,
+        failure_noise: *failure_noise,
+        failure_digit,
+        failure_recall: recall(dae_pred, failure_digit),
+        failure_noisy_recall: recall(noisy_pred, failure_digit),
+        failure_into,
+        failure_into_share: counts[failure_digit][failure_into] as f64
+            / counts[failure_digit].iter().sum::<u64>().max(1) as f64,
+        probe_ae,
+        probe_dae_mean,
+        probe_best,
+        probe_best_accuracy: best_acc,
+        probe_train_size: linear_n,
+        tsne_noise: *f_max,
+        tsne_points: n_plot,
+    })?;
     Ok(out)
 }

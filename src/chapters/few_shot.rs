@@ -7,6 +7,7 @@ use polars::prelude::Column;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use serde::Serialize;
 
 use super::classifier::history_table;
 use super::{ChapterOutput, Ctx, Figure};
@@ -91,6 +92,24 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
         models::CLASSIFIER,
         &scratch_spec(ctx, &subset),
     )])
+}
+
+/// What the chapter's text reasons with, each computed once.
+#[derive(Serialize)]
+struct Facts {
+    labels: usize,
+    min_class_count: u32,
+    max_class_count: u32,
+    test_size: usize,
+    best_loss_epoch: usize,
+    best_loss: f64,
+    final_loss: f64,
+    best_accuracy_epoch: usize,
+    best_accuracy: f64,
+    final_accuracy: f64,
+    final_train_accuracy: f64,
+    accuracy_gap: f64,
+    loss_rise: f64,
 }
 
 /// Over-fitting measured from a history.
@@ -219,21 +238,20 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         });
     }
 
-    out.fact("labels", subset.len());
-    out.fact("min_class_count", *counts.iter().min().expect("10"));
-    out.fact("max_class_count", *counts.iter().max().expect("10"));
-    out.fact("epochs", ctx.config.book.chapter.few_shot.epochs);
-    out.fact("eval_every", ctx.config.book.chapter.few_shot.eval_every);
-    out.fact("test_size", ctx.data.test.len());
-    out.fact("best_loss_epoch", o.best_loss_epoch);
-    out.fact_f64("best_loss", o.best_loss);
-    out.fact_f64("final_loss", o.final_loss);
-    out.fact("best_accuracy_epoch", o.best_accuracy_epoch);
-    out.fact_f64("best_accuracy", o.best_accuracy);
-    out.fact_f64("final_accuracy", o.final_accuracy);
-    out.fact_f64("final_train_accuracy", o.final_train_accuracy);
-    out.fact_f64("accuracy_gap", o.accuracy_gap);
-    out.fact_f64("loss_rise", o.loss_rise);
-    out.fact_f64("train_seconds", h.last().map_or(0.0, |r| r.elapsed_seconds));
+    out.set_facts(&Facts {
+        labels: subset.len(),
+        min_class_count: *counts.iter().min().expect("10"),
+        max_class_count: *counts.iter().max().expect("10"),
+        test_size: ctx.data.test.len(),
+        best_loss_epoch: o.best_loss_epoch,
+        best_loss: o.best_loss,
+        final_loss: o.final_loss,
+        best_accuracy_epoch: o.best_accuracy_epoch,
+        best_accuracy: o.best_accuracy,
+        final_accuracy: o.final_accuracy,
+        final_train_accuracy: o.final_train_accuracy,
+        accuracy_gap: o.accuracy_gap,
+        loss_rise: o.loss_rise,
+    })?;
     Ok(out)
 }

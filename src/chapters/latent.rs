@@ -9,6 +9,7 @@ use burn::tensor::backend::AutodiffBackend;
 use polars::prelude::Column;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use serde::Serialize;
 
 use super::final_test_error;
 use super::{ChapterOutput, Ctx, Figure, classify_digits};
@@ -112,6 +113,78 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
         ));
     }
     Ok(planned)
+}
+
+/// The digits the small-set generation figure shows.
+const FOCUS_DIGITS: [usize; 3] = [2, 3, 8];
+
+/// The small classifier behind the d=2 map (its seed is the chapter's).
+const MAP_CLASSIFIER: CodeClassifierTraining = CodeClassifierTraining {
+    hidden: 64,
+    epochs: 20,
+    batch_size: 256,
+    learning_rate: 3e-3,
+    seed: 0,
+};
+
+/// What the chapter's text reasons with, each computed once, by study.
+#[derive(Serialize)]
+struct Facts {
+    train_size: usize,
+    test_size: usize,
+    /// Gradient steps of the book AE, and of each small-set AE.
+    gradient_steps: usize,
+    small_gradient_steps: Vec<usize>,
+    #[serde(flatten)]
+    sweep: SweepFacts,
+    #[serde(flatten)]
+    interpolation: InterpolationFacts,
+    #[serde(flatten)]
+    map: MapFacts,
+    #[serde(flatten)]
+    generation: GenerationFacts,
+}
+
+#[derive(Serialize)]
+struct SweepFacts {
+    best_d: usize,
+    best_l1: f64,
+    smallest_d: usize,
+    smallest_d_l1: f64,
+    largest_d: usize,
+    largest_d_l1: f64,
+    max_correlation_any_d: f64,
+    mean_correlation_first: f64,
+    mean_correlation_last: f64,
+}
+
+#[derive(Serialize)]
+struct InterpolationFacts {
+    interpolation_interior_endpoint_share: f64,
+    interpolation_interior_images: u32,
+    interpolation_pairs: Vec<String>,
+    interpolation_dims: Vec<usize>,
+    interpolation_steps: usize,
+}
+
+#[derive(Serialize)]
+struct MapFacts {
+    map_accuracy: f64,
+    map_hidden: usize,
+    map_epochs: usize,
+    map_points: usize,
+    d2_test_l1: f64,
+}
+
+#[derive(Serialize)]
+struct GenerationFacts {
+    generated_recognised: f64,
+    generated_diversity_ratio: f64,
+    focus_digits: Vec<usize>,
+    generated_recognised_focus: f64,
+    worst_generated_digit: usize,
+    worst_generated_recognised: f64,
+    generation_sources: Vec<String>,
 }
 
 /// Generated digits of one AE, and how they measure up.
@@ -264,22 +337,18 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         .iter()
         .min_by(|a, b| a.2.l1.total_cmp(&b.2.l1))
         .expect("a sweep point");
-    out.fact("best_d", best.0);
-    out.fact_f64("best_l1", best.2.l1);
-    out.fact("smallest_d", rows[0].0);
-    out.fact_f64("smallest_d_l1", rows[0].2.l1);
-    out.fact("largest_d", rows[rows.len() - 1].0);
-    out.fact_f64("largest_d_l1", rows[rows.len() - 1].2.l1);
-    let max_corr = rows.iter().map(|r| r.3).fold(0.0, f64::max);
-    out.fact_f64("max_correlation_any_d", max_corr);
-    out.fact_f64(
-        "mean_correlation_first",
-        rows.first().map(|r| r.4).unwrap_or(0.0),
-    );
-    out.fact_f64(
-        "mean_correlation_last",
-        rows.last().map(|r| r.4).unwrap_or(0.0),
-    );
+    let last = &rows[rows.len() - 1];
+    let sweep_facts = SweepFacts {
+        best_d: best.0,
+        best_l1: best.2.l1,
+        smallest_d: rows[0].0,
+        smallest_d_l1: rows[0].2.l1,
+        largest_d: last.0,
+        largest_d_l1: last.2.l1,
+        max_correlation_any_d: rows.iter().map(|r| r.3).fold(0.0, f64::max),
+        mean_correlation_first: rows[0].4,
+        mean_correlation_last: last.4,
+    };
 
     // Interpolation between test digits of different classes, judged by
     // the digit classifier: which digit each step is recognised as.
@@ -328,11 +397,8 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         bytes: digit_grid_png(&grid, SIDE, 2)?,
     });
     let interior_total: u32 = col_endpoint.iter().sum::<u32>() + col_other.iter().sum::<u32>();
-    out.fact_f64(
-        "interpolation_interior_endpoint_share",
-        col_endpoint.iter().sum::<u32>() as f64 / interior_total.max(1) as f64,
-    );
-    out.fact("interpolation_interior_images", interior_total);
+    let interior_endpoint_share =
+        col_endpoint.iter().sum::<u32>() as f64 / interior_total.max(1) as f64;
     out.tables.push(Table::new(
         "interpolation",
         &["d", "pair"],
@@ -344,9 +410,13 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             Column::new("interior_recognised_as_other".into(), col_other),
         ],
     )?);
-    out.fact("interpolation_pairs", shown_pairs);
-    out.fact("interpolation_dims", dims);
-    out.fact("interpolation_steps", steps);
+    let interpolation_facts = InterpolationFacts {
+        interpolation_interior_endpoint_share: interior_endpoint_share,
+        interpolation_interior_images: interior_total,
+        interpolation_pairs: shown_pairs,
+        interpolation_dims: dims,
+        interpolation_steps: steps,
+    };
 
     // The d=2 map: test codes over a classifier fitted on the training codes.
     let d2 = sweep_model(2).model.valid();
@@ -359,11 +429,8 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         2,
         &train.labels,
         &CodeClassifierTraining {
-            hidden: 64,
-            epochs: 20,
-            batch_size: 256,
-            learning_rate: 3e-3,
             seed: map_seed,
+            ..MAP_CLASSIFIER
         },
         device,
     );
@@ -407,15 +474,13 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         file: "latent_map.svg".into(),
         bytes: latent_map_svg(&points, &test.labels[..shown], &map, ("z₁", "z₂"))?.into_bytes(),
     });
-    out.fact_f64("map_accuracy", map_accuracy);
-    out.fact("map_points", shown);
-    out.fact_f64(
-        "d2_test_l1",
-        sweep_model(2)
-            .history
-            .last()
-            .map_or(f64::NAN, |h| h.test_l1),
-    );
+    let map_facts = MapFacts {
+        map_accuracy,
+        map_hidden: MAP_CLASSIFIER.hidden,
+        map_epochs: MAP_CLASSIFIER.epochs,
+        map_points: shown,
+        d2_test_l1: final_test_error(&sweep_model(2).history).l1,
+    };
 
     // Generation: a Gaussian per class in each AE's code space, fitted on
     // the codes it gives the profile's labelled training images.
@@ -469,7 +534,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             digits,
         });
     }
-    generation_outputs(&mut out, &generations)?;
+    let generation_facts = generation_outputs(&mut out, &generations)?;
 
     // Timing (volatile).
     let mut names: Vec<String> = section.dims.iter().map(|d| format!("d={d}")).collect();
@@ -499,24 +564,29 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         .volatile(),
     );
 
-    out.fact("dims", section.dims.clone());
-    out.fact("book_d", book_d);
-    out.fact("epochs", ctx.config.profile.epochs);
-    out.fact("train_size", train.len());
-    out.fact("test_size", test.len());
-    out.fact("generated_shown", section.generated_shown);
-    out.fact("generated_measured", section.generated_measured);
-    out.fact("small_train_sizes", section.small_train_sizes.clone());
     let profile = &ctx.config.profile;
-    out.fact(
-        "gradient_steps",
-        profile.epochs * (train.len() / profile.batch_size).max(1),
-    );
+    out.set_facts(&Facts {
+        train_size: train.len(),
+        test_size: test.len(),
+        gradient_steps: profile.epochs * (train.len() / profile.batch_size).max(1),
+        // The small-set AEs' own steps: whole epochs, so at least as many.
+        small_gradient_steps: small_specs
+            .iter()
+            .map(|(n, s)| s.training.epochs * (n / s.training.batch_size).max(1))
+            .collect(),
+        sweep: sweep_facts,
+        interpolation: interpolation_facts,
+        map: map_facts,
+        generation: generation_facts,
+    })?;
     Ok(out)
 }
 
 /// Tables, figures and facts of the generation study.
-fn generation_outputs(out: &mut ChapterOutput, generations: &[Generation]) -> Result<()> {
+fn generation_outputs(
+    out: &mut ChapterOutput,
+    generations: &[Generation],
+) -> Result<GenerationFacts> {
     let mut col_ae = Vec::new();
     let mut col_n = Vec::new();
     let mut col_digit = Vec::new();
@@ -558,18 +628,20 @@ fn generation_outputs(out: &mut ChapterOutput, generations: &[Generation]) -> Re
         ],
     )?);
     let book = &generations[0];
-    out.fact_f64("generated_recognised", summary.3[0]);
-    out.fact_f64("generated_diversity_ratio", summary.4[0]);
-    let focus = [2usize, 3, 8];
-    out.fact_f64(
-        "generated_recognised_238",
-        focus.iter().map(|&c| book.digits[c].1).sum::<f64>() / 3.0,
-    );
+    let focus = FOCUS_DIGITS;
     let worst = (0..10)
         .min_by(|&a, &b| book.digits[a].1.total_cmp(&book.digits[b].1))
         .expect("ten digits");
-    out.fact("worst_generated_digit", worst);
-    out.fact_f64("worst_generated_recognised", book.digits[worst].1);
+    let facts = GenerationFacts {
+        generated_recognised: summary.3[0],
+        generated_diversity_ratio: summary.4[0],
+        focus_digits: focus.to_vec(),
+        generated_recognised_focus: focus.iter().map(|&c| book.digits[c].1).sum::<f64>()
+            / focus.len() as f64,
+        worst_generated_digit: worst,
+        worst_generated_recognised: book.digits[worst].1,
+        generation_sources: generations.iter().map(|g| g.label.clone()).collect(),
+    };
     out.tables.push(Table::new(
         "generation_summary",
         &["training_images"],
@@ -597,12 +669,5 @@ fn generation_outputs(out: &mut ChapterOutput, generations: &[Generation]) -> Re
             bytes: digit_grid_png(&rows, SIDE, 2)?,
         });
     }
-    out.fact(
-        "generation_sources",
-        generations
-            .iter()
-            .map(|g| g.label.clone())
-            .collect::<Vec<_>>(),
-    );
-    Ok(())
+    Ok(facts)
 }

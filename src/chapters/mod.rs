@@ -94,7 +94,7 @@ impl ChapterId {
             ChapterId::CenterLoss => "Softmax versus Center Loss",
             ChapterId::Classifier => "A Digit Classifier",
             ChapterId::ClassifierDecoding => "Decoding a Classifier's Latent Space",
-            ChapterId::FewShot => "Learning from 100 Labels",
+            ChapterId::FewShot => "Learning from Few Labels",
             ChapterId::Transfer => "Transfer from a Pre-trained Encoder",
             ChapterId::Baselines => "Classic Baselines",
             ChapterId::Theory => "Theory, Checked Numerically",
@@ -118,6 +118,18 @@ impl ChapterId {
             ChapterId::Transfer => &["autoencoder", "classifier", "few-shot"],
             ChapterId::Baselines => &["autoencoder", "classifier", "baselines"],
             ChapterId::Theory => &[],
+        }
+    }
+
+    /// The title as this book prints it: with the few-shot chapter's
+    /// number of labels, as configured.
+    pub fn title_in(self, config: &Config) -> String {
+        match self {
+            ChapterId::FewShot => format!(
+                "Learning from {} Labels",
+                config.book.chapter.few_shot.labels
+            ),
+            _ => self.title().to_string(),
         }
     }
 
@@ -270,7 +282,10 @@ pub fn run_chapter<B: AutodiffBackend>(id: ChapterId, ctx: &Ctx<B>) -> Result<Ch
 }
 
 /// The cached models chapter `id` loads or trains.
-pub fn chapter_models<B: AutodiffBackend>(id: ChapterId, ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+pub fn chapter_models<B: AutodiffBackend>(
+    id: ChapterId,
+    ctx: &Ctx<B>,
+) -> Result<Vec<PlannedModel>> {
     match id {
         ChapterId::Autoencoder => autoencoder::models(ctx),
         ChapterId::Latent => latent::models(ctx),

@@ -123,6 +123,18 @@ impl Check {
     }
 }
 
+/// What the chapter's text reasons with, each computed once.
+#[derive(serde::Serialize)]
+struct Facts {
+    all_as_stated: bool,
+    worst_holding: f64,
+    smallest_failing: f64,
+    holds_below: f64,
+    fails_above: f64,
+    len: usize,
+    kernel: Vec<f64>,
+}
+
 /// The chapter trains no cached model.
 pub fn models<B: AutodiffBackend>(_: &Ctx<B>) -> Result<Vec<crate::models::PlannedModel>> {
     Ok(Vec::new())
@@ -310,20 +322,19 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         .filter(|c| c.expected == "different")
         .map(|c| c.error)
         .fold(f64::INFINITY, f64::min);
-    out.fact("all_as_stated", all_as_stated);
-    out.fact_f64("worst_holding", worst_holding);
-    out.fact_f64("smallest_failing", smallest_failing);
-    out.fact_f64("holds_below", HOLDS_BELOW);
-    out.fact_f64("fails_above", FAILS_ABOVE);
-    out.fact("len", LEN);
-    // Toeplitz example for the text: the kernel actually used.
-    out.fact(
-        "kernel",
-        to_vec(wc)
+    out.set_facts(&Facts {
+        all_as_stated,
+        worst_holding,
+        smallest_failing,
+        holds_below: HOLDS_BELOW,
+        fails_above: FAILS_ABOVE,
+        len: LEN,
+        // Toeplitz example for the text: the kernel actually used.
+        kernel: to_vec(wc)
             .iter()
             .map(|v| (v * 1000.0).round() / 1000.0)
-            .collect::<Vec<_>>(),
-    );
+            .collect(),
+    })?;
     Ok(out)
 }
 

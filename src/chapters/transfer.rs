@@ -4,6 +4,7 @@
 use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
 use polars::prelude::Column;
+use serde::Serialize;
 
 use super::few_shot::{labelled_subset, overfitting, scratch, spec};
 use super::{ChapterOutput, Ctx, Figure, parallel};
@@ -12,6 +13,26 @@ use crate::plot::{LineChart, Series};
 use crate::tables::Table;
 
 pub const TABLES: &[&str] = &["comparison"];
+
+/// One starting point's test accuracy.
+#[derive(Serialize)]
+struct Variant {
+    best: f64,
+    best_epoch: usize,
+    last: f64,
+    /// Train minus test accuracy at the last epoch.
+    train_test_gap: f64,
+}
+
+/// What the chapter's text reasons with, each computed once.
+#[derive(Serialize)]
+struct Facts {
+    labels: usize,
+    ae_train_size: usize,
+    scratch: Variant,
+    fine: Variant,
+    frozen: Variant,
+}
 
 /// How a transferred classifier's encoder starts: the AE's, by key.
 fn encoder_init(ae_key: &str) -> String {
@@ -116,13 +137,18 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         file: "test-accuracy.svg".into(),
         bytes: chart.to_svg()?.into_bytes(),
     });
-    for ((slug, _), s) in ["scratch", "fine", "frozen"].iter().zip(&runs).zip(&stats) {
-        out.fact_f64(&format!("{slug}_best"), s.best_accuracy);
-        out.fact_f64(&format!("{slug}_final"), s.final_accuracy);
-        out.fact(&format!("{slug}_best_epoch"), s.best_accuracy_epoch);
-        out.fact_f64(&format!("{slug}_loss"), s.final_loss);
-    }
-    out.fact("labels", subset.len());
-    out.fact("ae_train_size", ctx.data.train.len());
+    let variant = |s: &super::few_shot::Overfitting| Variant {
+        best: s.best_accuracy,
+        best_epoch: s.best_accuracy_epoch,
+        last: s.final_accuracy,
+        train_test_gap: s.accuracy_gap,
+    };
+    out.set_facts(&Facts {
+        labels: subset.len(),
+        ae_train_size: ctx.data.train.len(),
+        scratch: variant(&stats[0]),
+        fine: variant(&stats[1]),
+        frozen: variant(&stats[2]),
+    })?;
     Ok(out)
 }

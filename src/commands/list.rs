@@ -34,7 +34,7 @@ pub fn run(global: &GlobalArgs) -> Result<()> {
         println!(
             "{:<20} {:<37} {:<8} {:>8}  {}",
             id.as_str(),
-            id.title(),
+            id.title_in(&config),
             state,
             secs,
             id.tables().join(", ")

@@ -6,6 +6,7 @@ pub mod chapter;
 pub mod data;
 pub mod diff;
 pub mod list;
+pub mod plan;
 
 use anyhow::Result;
 

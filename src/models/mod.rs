@@ -248,7 +248,12 @@ pub struct PlannedModel {
 }
 
 impl PlannedModel {
-    pub fn new(store: &ArtifactStore, name: impl Into<String>, kind: &str, spec: &impl Serialize) -> Self {
+    pub fn new(
+        store: &ArtifactStore,
+        name: impl Into<String>,
+        kind: &str,
+        spec: &impl Serialize,
+    ) -> Self {
         Self {
             name: name.into(),
             key: store.key(kind, spec),
@@ -366,7 +371,11 @@ mod tests {
                     if path == "profile" && k != profile {
                         continue;
                     }
-                    let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
                     settings(v, &p, profile, out);
                 }
             }
@@ -390,7 +399,12 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let config = Config::load(&root.join("book.toml"), Some("smoke")).unwrap();
         let mut all = Vec::new();
-        settings(&serde_json::to_value(&config.book).unwrap(), "", "smoke", &mut all);
+        settings(
+            &serde_json::to_value(&config.book).unwrap(),
+            "",
+            "smoke",
+            &mut all,
+        );
         let listed: BTreeSet<&String> = rows.keys().collect();
         let present: BTreeSet<&String> = all.iter().collect();
         assert_eq!(

@@ -124,6 +124,7 @@ pub fn render_book(
     // it, its title in italics otherwise (a Typst reference to a missing
     // label would not compile).
     let in_book: Vec<ChapterId> = config.book.book.chapters.clone();
+    let titles_config = config.clone();
     env.add_function(
         "chref",
         move |id: String| -> Result<String, minijinja::Error> {
@@ -139,7 +140,10 @@ pub fn render_book(
             Ok(if in_book.contains(&chapter) {
                 format!("@ch:{id}")
             } else {
-                format!("the chapter _{}_", filters::typst_escape(chapter.title()))
+                format!(
+                    "the chapter _{}_",
+                    filters::typst_escape(&chapter.title_in(&titles_config))
+                )
             })
         },
     );
@@ -157,7 +161,7 @@ pub fn render_book(
                     .with_context(|| format!("loading {}", id.template()))?;
                 let body = template
                     .render(context! {
-                        chapter => context! { id => id.as_str(), title => id.title() },
+                        chapter => context! { id => id.as_str(), title => id.title_in(config) },
                         facts => Value::from(Serde(&stored.facts)),
                         tables => Value::from(Serde(&stored.tables)),
                         figdir => format!("figures/{}", id.as_str()),
@@ -173,7 +177,7 @@ pub fn render_book(
         };
         rendered.push(RenderedChapter {
             id: id.as_str().into(),
-            title: id.title().into(),
+            title: id.title_in(config),
             body,
             failed,
         });

@@ -106,6 +106,11 @@ impl ArtifactStore {
         format!("{kind}-{}", &sha256_hex(&json)[..16])
     }
 
+    /// Whether the cache holds a model under `key`.
+    pub fn is_cached(&self, key: &str) -> bool {
+        self.path(key).join("model.mpk").is_file()
+    }
+
     fn path(&self, key: &str) -> PathBuf {
         self.dir.join(key)
     }

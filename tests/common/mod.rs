@@ -111,18 +111,38 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The text of a PDF, via poppler's pdftotext (installed by .ci/run).
-pub fn pdf_text(pdf: &Path) -> String {
-    let out = Command::new("pdftotext")
-        .args(["-layout"])
-        .arg(pdf)
-        .arg("-")
-        .output()
-        .expect("pdftotext (Debian package poppler-utils) must be installed");
-    assert!(
-        out.status.success(),
-        "pdftotext failed on {}",
-        pdf.display()
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// A PDF's text, read in-process. Typst places math glyphs and justified
+/// words one by one, so the extracted text has spaces where the page has
+/// none (`1 2` for a 12 in math): `contains` compares without whitespace.
+pub struct PdfText {
+    pub text: String,
+    squeezed: String,
+}
+
+impl PdfText {
+    /// Whether `needle` appears, whitespace ignored on both sides.
+    pub fn contains(&self, needle: &str) -> bool {
+        self.squeezed.contains(&squeeze(needle))
+    }
+}
+
+impl std::fmt::Display for PdfText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn squeeze(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The text of a PDF (pdf-extract; no program to install).
+pub fn pdf_text(pdf: &Path) -> PdfText {
+    let bytes = std::fs::read(pdf).unwrap_or_else(|e| panic!("reading {}: {e}", pdf.display()));
+    let text = pdf_extract::extract_text_from_mem(&bytes)
+        .unwrap_or_else(|e| panic!("extracting the text of {}: {e}", pdf.display()));
+    PdfText {
+        squeezed: squeeze(&text),
+        text,
+    }
 }
