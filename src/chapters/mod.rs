@@ -180,10 +180,6 @@ pub struct ChapterOutput {
 }
 
 impl ChapterOutput {
-    pub fn fact(&mut self, name: &str, value: impl Into<Value>) {
-        self.facts.insert(name.to_string(), value.into());
-    }
-
     /// Sets the facts from the chapter's typed facts (a struct: one field a
     /// fact; non-finite numbers become null).
     pub fn set_facts(&mut self, facts: &impl Serialize) -> Result<()> {
@@ -194,16 +190,6 @@ impl ChapterOutput {
             }
             other => anyhow::bail!("a chapter's facts are a struct, not {other}"),
         }
-    }
-
-    /// A float fact; non-finite values become null (the template says so).
-    pub fn fact_f64(&mut self, name: &str, value: f64) {
-        self.facts.insert(
-            name.to_string(),
-            serde_json::Number::from_f64(value)
-                .map(Value::Number)
-                .unwrap_or(Value::Null),
-        );
     }
 }
 

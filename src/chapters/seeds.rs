@@ -206,9 +206,12 @@ mod tests {
             )
             .unwrap(),
         );
-        o.fact_f64("best", fact);
-        o.fact("n", 3);
-        o.fact("levels", serde_json::json!([{"f": 0.5, "l1": fact}]));
+        o.set_facts(&serde_json::json!({
+            "best": fact,
+            "n": 3,
+            "levels": [{"f": 0.5, "l1": fact}],
+        }))
+        .unwrap();
         o.seeds.insert("ae".into(), 1);
         o
     }
