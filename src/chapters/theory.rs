@@ -106,7 +106,7 @@ pub fn toeplitz(w: &[f64], n: usize) -> Vec<f64> {
 }
 
 struct Check {
-    claim: &'static str,
+    claim: String,
     test: String,
     expected: &'static str,
     error: f64,
@@ -156,81 +156,68 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let conv: Op<B> = Box::new(|x| circular_conv(x, w.clone()));
     let add: Op<B> = Box::new(|x| x.add_scalar(bias));
     let relu: Op<B> = Box::new(burn::tensor::activation::relu);
-    let pool: Op<B> = Box::new(|x| max_pool1d(x, 2, 2, 0, 1, false));
+    // The pooling stride, and the CNN's total stride (two poolings): every
+    // label below is formatted from the numbers the check uses.
+    const POOL: i64 = 2;
+    const CNN_STRIDE: i64 = POOL * POOL;
+    let pool: Op<B> = Box::new(|x| max_pool1d(x, POOL as usize, POOL as usize, 0, 1, false));
     let cnn: Op<B> = Box::new(|x| {
         let h = burn::tensor::activation::relu(circular_conv(x, w.clone()).add_scalar(bias));
-        let h = max_pool1d(h, 2, 2, 0, 1, false);
+        let h = max_pool1d(h, POOL as usize, POOL as usize, 0, 1, false);
         let h = burn::tensor::activation::relu(circular_conv(h, w2.clone()));
-        max_pool1d(h, 2, 2, 0, 1, false)
+        max_pool1d(h, POOL as usize, POOL as usize, 0, 1, false)
     });
 
     let mut checks = Vec::new();
-    let mut eq = |claim, test: String, error| {
+    // `claim` should hold for a shift of the input by `by`, the output
+    // shifted by `out`; the test's label says which.
+    let mut equal = |claim: String, op: &Op<B>, by: i64, out: i64| {
+        let test = if by == out {
+            format!("shift by {by}")
+        } else {
+            format!("shift by {by} → {out}")
+        };
         checks.push(Check {
             claim,
             test,
             expected: "equal",
-            error,
+            error: shift_error(op, x.clone(), by, out),
         });
     };
-    eq(
-        "convolution is shift-equivariant",
-        "shift by 3".into(),
-        shift_error(&conv, x.clone(), 3, 3),
+    for by in [3, 11] {
+        equal("convolution is shift-equivariant".into(), &conv, by, by);
+    }
+    equal("adding a constant is shift-equivariant".into(), &add, 5, 5);
+    equal("ReLU is shift-equivariant".into(), &relu, 5, 5);
+    let pool_even =
+        format!("max-pooling (stride {POOL}) is equivariant to shifts by multiples of {POOL}");
+    for by in [POOL, 3 * POOL] {
+        equal(pool_even.clone(), &pool, by, by / POOL);
+    }
+    equal(
+        format!("the CNN (total stride {CNN_STRIDE}) is equivariant to shifts by {CNN_STRIDE}"),
+        &cnn,
+        CNN_STRIDE,
+        1,
     );
-    eq(
-        "convolution is shift-equivariant",
-        "shift by 11".into(),
-        shift_error(&conv, x.clone(), 11, 11),
-    );
-    eq(
-        "adding a constant is shift-equivariant",
-        "shift by 5".into(),
-        shift_error(&add, x.clone(), 5, 5),
-    );
-    eq(
-        "ReLU is shift-equivariant",
-        "shift by 5".into(),
-        shift_error(&relu, x.clone(), 5, 5),
-    );
-    eq(
-        "max-pooling (stride 2) is equivariant to even shifts",
-        "shift by 2 → 1".into(),
-        shift_error(&pool, x.clone(), 2, 1),
-    );
-    eq(
-        "max-pooling (stride 2) is equivariant to even shifts",
-        "shift by 6 → 3".into(),
-        shift_error(&pool, x.clone(), 6, 3),
-    );
-    eq(
-        "the CNN (total stride 4) is equivariant to shifts by 4",
-        "shift by 4 → 1".into(),
-        shift_error(&cnn, x.clone(), 4, 1),
-    );
-    let mut ne = |claim, test: String, error| {
+    let mut different = |claim: String, op: &Op<B>, by: i64| {
         checks.push(Check {
             claim,
-            test,
+            test: format!("shift by {by}, best output shift"),
             expected: "different",
-            error,
+            error: best_shift_error(op, x.clone(), by),
         });
     };
-    ne(
-        "max-pooling (stride 2) is not equivariant to odd shifts",
-        "shift by 1, best output shift".into(),
-        best_shift_error(&pool, x.clone(), 1),
+    different(
+        format!("max-pooling (stride {POOL}) is not equivariant to other shifts"),
+        &pool,
+        1,
     );
-    ne(
-        "the CNN is not equivariant to shifts that are not multiples of 4",
-        "shift by 2, best output shift".into(),
-        best_shift_error(&cnn, x.clone(), 2),
-    );
-    ne(
-        "the CNN is not equivariant to shifts that are not multiples of 4",
-        "shift by 1, best output shift".into(),
-        best_shift_error(&cnn, x.clone(), 1),
-    );
+    let cnn_other =
+        format!("the CNN is not equivariant to shifts that are not multiples of {CNN_STRIDE}");
+    for by in [2, 1] {
+        different(cnn_other.clone(), &cnn, by);
+    }
 
     // Jacobians, autodiff against the analytic matrix.
     let n = 8;
@@ -240,9 +227,9 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let identity: Vec<f64> = (0..n * n)
         .map(|i| if i / n == i % n { 1.0 } else { 0.0 })
         .collect();
-    let mut jac = |claim, test: String, error| {
+    let mut jac = |claim: &str, test: String, error| {
         checks.push(Check {
-            claim,
+            claim: claim.to_string(),
             test,
             expected: "equal",
             error,
@@ -292,7 +279,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         vec![
             Column::new(
                 "claim".into(),
-                checks.iter().map(|c| c.claim).collect::<Vec<_>>(),
+                checks.iter().map(|c| c.claim.clone()).collect::<Vec<_>>(),
             ),
             Column::new(
                 "check".into(),
