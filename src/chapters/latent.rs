@@ -19,7 +19,9 @@ use crate::ml::latent::{
 };
 use crate::models::{self, AutoencoderSpec, PlannedModel, TrainedAe};
 use crate::nn::autoencoder::Autoencoder;
-use crate::nn::code_classifier::{CodeClassifierTraining, fit_code_classifier};
+use crate::nn::code_classifier::{
+    CodeClassifier, CodeClassifierTraining, FittedCodeClassifier, fit_code_classifier,
+};
 use crate::nn::conv_ae::{ConvAutoencoderConfig, SIDE};
 use crate::nn::train::ReconstructionTrainingConfig;
 use crate::plot::scatter::bounds;
@@ -89,6 +91,33 @@ fn small_spec<B: AutodiffBackend>(
     })
 }
 
+/// Kind of the map classifier's cache entries.
+const CODE_CLASSIFIER: &str = "code-classifier";
+
+/// The d=2 map's classifier: fitted on the codes the d=2 AE (by key) gives
+/// the profile's training images, with their labels.
+#[derive(Serialize)]
+struct MapClassifierSpec {
+    autoencoder: String,
+    training: CodeClassifierTraining,
+    train_set: TrainingSet,
+}
+
+fn map_classifier_spec<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    d2_key: &str,
+    seed: u64,
+) -> MapClassifierSpec {
+    MapClassifierSpec {
+        autoencoder: d2_key.to_string(),
+        training: CodeClassifierTraining {
+            seed,
+            ..MAP_CLASSIFIER
+        },
+        train_set: ctx.data.training_set().clone(),
+    }
+}
+
 /// The models the chapter loads or trains.
 pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
     let section = &ctx.config.book.chapter.latent;
@@ -112,6 +141,13 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
             &small_spec(ctx, n)?,
         ));
     }
+    let d2 = ctx.artifacts.key(models::CONV_AE, &sweep_spec(ctx, 2));
+    planned.push(PlannedModel::new(
+        ctx.artifacts,
+        "latent/map-classifier",
+        CODE_CLASSIFIER,
+        &map_classifier_spec(ctx, &d2, ctx.seed("latent/map-classifier")),
+    ));
     Ok(planned)
 }
 
@@ -424,16 +460,27 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let (test_codes, _) = d2.encode_images(&test.images, device);
     let map_seed = ctx.seed("latent/map-classifier");
     out.seeds.insert("map-classifier".into(), map_seed);
-    let classifier = fit_code_classifier::<B>(
-        &train_codes,
-        2,
-        &train.labels,
-        &CodeClassifierTraining {
-            seed: map_seed,
-            ..MAP_CLASSIFIER
-        },
+    let spec = map_classifier_spec(ctx, &sweep_model(2).key, map_seed);
+    let fitted = ctx.artifacts.load_or_train::<B::InnerBackend, _, _, _>(
+        CODE_CLASSIFIER,
+        &spec,
         device,
-    );
+        || CodeClassifier::init(2, spec.training.hidden, device),
+        || {
+            let f = fit_code_classifier::<B>(
+                &train_codes,
+                2,
+                &spec.train_set.split().labels,
+                &spec.training,
+                device,
+            );
+            Ok((f.model, f.standardisation))
+        },
+    )?;
+    let classifier = FittedCodeClassifier {
+        model: fitted.model,
+        standardisation: fitted.history,
+    };
     let map_predictions = classifier.predict(&test_codes, device);
     let map_accuracy = map_predictions
         .iter()

@@ -25,12 +25,28 @@ pub struct CodeClassifier<B: Backend> {
 
 /// A fitted code classifier with the standardisation it was trained with.
 pub struct FittedCodeClassifier<B: Backend> {
-    model: CodeClassifier<B>,
-    mean: Vec<f32>,
-    std: Vec<f32>,
+    pub model: CodeClassifier<B>,
+    pub standardisation: Standardisation,
+}
+
+/// The training codes' per-dimension mean and deviation, which a fitted
+/// classifier's inputs are standardised with (stored beside its weights).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Standardisation {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
 }
 
 impl<B: Backend> CodeClassifier<B> {
+    /// An untrained classifier of `dim`-dimensional codes.
+    pub fn init(dim: usize, hidden: usize, device: &B::Device) -> Self {
+        CodeClassifier {
+            hidden1: LinearConfig::new(dim, hidden).init(device),
+            hidden2: LinearConfig::new(hidden, hidden).init(device),
+            output: LinearConfig::new(hidden, 10).init(device),
+        }
+    }
+
     fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         let x = relu(self.hidden1.forward(x));
         let x = relu(self.hidden2.forward(x));
@@ -47,7 +63,7 @@ fn standardised(codes: &[f32], dim: usize, mean: &[f32], std: &[f32]) -> Vec<f32
 }
 
 /// Settings of the code classifier's training.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct CodeClassifierTraining {
     pub hidden: usize,
     pub epochs: usize,
@@ -78,10 +94,8 @@ pub fn fit_code_classifier<B: AutodiffBackend>(
         })
         .collect();
     let x = standardised(codes, dim, &mean, &std);
-    let mut model = seeded_init::<B, _>(device, t.seed, || CodeClassifier {
-        hidden1: LinearConfig::new(dim, t.hidden).init(device),
-        hidden2: LinearConfig::new(t.hidden, t.hidden).init(device),
-        output: LinearConfig::new(t.hidden, 10).init(device),
+    let mut model = seeded_init::<B, _>(device, t.seed, || {
+        CodeClassifier::init(dim, t.hidden, device)
     });
     let mut optim = AdamConfig::new().init();
     let ce = CrossEntropyLossConfig::new().init(device);
@@ -106,16 +120,16 @@ pub fn fit_code_classifier<B: AutodiffBackend>(
     }
     FittedCodeClassifier {
         model: model.valid(),
-        mean,
-        std,
+        standardisation: Standardisation { mean, std },
     }
 }
 
 impl<B: Backend> FittedCodeClassifier<B> {
     /// Class probabilities of each code (n × 10, row-major).
     pub fn probabilities(&self, codes: &[f32], device: &B::Device) -> Vec<f32> {
-        let dim = self.mean.len();
-        let x = standardised(codes, dim, &self.mean, &self.std);
+        let s = &self.standardisation;
+        let dim = s.mean.len();
+        let x = standardised(codes, dim, &s.mean, &s.std);
         let n = x.len() / dim;
         let input = Tensor::<B, 2>::from_data(TensorData::new(x, [n, dim]), device);
         read_f32(softmax(self.model.forward(input), 1))
