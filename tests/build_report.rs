@@ -395,6 +395,26 @@ fn chapter_command_reruns_one_chapter_and_reuses_the_rest() {
         8
     );
     assert!(m["model_cache"]["misses"].as_array().unwrap().is_empty());
+
+    // `ex2 plan` says why a model would be trained: what differs from the
+    // nearest cached model of its kind.
+    let out = book.ex2(&["--set", "chapter.few-shot.epochs=30", "plan"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = String::from_utf8_lossy(&out.stdout);
+    let line = plan
+        .lines()
+        .find(|l| l.starts_with("few-shot/scratch"))
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert!(
+        line.contains("to train") && line.contains("spec.training.epochs: 60 → 30"),
+        "{plan}"
+    );
+    assert!(
+        plan.lines()
+            .filter(|l| l.starts_with("autoencoder/"))
+            .all(|l| l.ends_with("cached")),
+        "{plan}"
+    );
 }
 
 /// Every changed setting reaches the text where the default stood, and no

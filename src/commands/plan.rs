@@ -18,6 +18,42 @@ pub struct PlanEntry {
     pub name: String,
     pub key: String,
     pub cached: bool,
+    /// For a model that is not cached: how it differs from the nearest
+    /// cached model of its kind.
+    pub why: Option<String>,
+}
+
+/// Why a model is not cached, in the words of what changed: the nearest
+/// cached model of the same kind and the settings that differ from it.
+fn why_not_cached(artifacts: &ArtifactStore, m: &crate::models::PlannedModel) -> String {
+    let Some((nearest, differences)) = artifacts.nearest(&m.kind, &m.described) else {
+        return format!("no cached {} model", m.kind);
+    };
+    let mut reasons: Vec<String> = Vec::new();
+    let mut push = |r: String| {
+        if !reasons.contains(&r) {
+            reasons.push(r);
+        }
+    };
+    for d in &differences {
+        let path = d.split(':').next().unwrap_or_default();
+        match path {
+            "context.training_code" => push("training code changed".into()),
+            "context.ex2_version" => push("ex2 version changed".into()),
+            "context.backend" | "context.kernels" => push("backend or its kernels differ".into()),
+            p if p.starts_with("context.dataset_checksums") => push("data checksum differs".into()),
+            p if p.starts_with("spec.train_set") => push("training examples differ".into()),
+            _ => push(d.clone()),
+        }
+    }
+    const SHOWN: usize = 4;
+    let more = reasons.len().saturating_sub(SHOWN);
+    reasons.truncate(SHOWN);
+    let mut why = format!("vs {nearest}: {}", reasons.join("; "));
+    if more > 0 {
+        why.push_str(&format!("; {more} more"));
+    }
+    why
 }
 
 struct Plan<'a> {
@@ -46,10 +82,14 @@ impl BackendTask for Plan<'_> {
         };
         Ok(book_models(&ctx)?
             .into_iter()
-            .map(|m| PlanEntry {
-                cached: artifacts.is_cached(&m.key),
-                name: m.name,
-                key: m.key,
+            .map(|m| {
+                let cached = artifacts.is_cached(&m.key);
+                PlanEntry {
+                    why: (!cached).then(|| why_not_cached(&artifacts, &m)),
+                    cached,
+                    name: m.name,
+                    key: m.key,
+                }
             })
             .collect())
     }
@@ -76,8 +116,10 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<()> {
         PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&entries)?),
         PlanFormat::Text => {
             for e in &entries {
-                let state = if e.cached { "cached" } else { "to train" };
-                println!("{:<32} {:<30} {state}", e.name, e.key);
+                match &e.why {
+                    None => println!("{:<30} {:<36} cached", e.name, e.key),
+                    Some(why) => println!("{:<30} {:<36} to train ({why})", e.name, e.key),
+                }
             }
             let missing = entries.iter().filter(|e| !e.cached).count();
             println!(

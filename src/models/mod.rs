@@ -240,11 +240,16 @@ pub fn book_classifier<B: AutodiffBackend>(
 
 /// A model the book needs, as the cache names it: what `ex2` would load or
 /// train, without doing either.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PlannedModel {
     /// `chapter/model`, unique within a book.
     pub name: String,
+    pub kind: String,
     pub key: String,
+    /// What the key hashes (spec and context), to say why a model is not
+    /// cached by comparing with the cached ones.
+    #[serde(skip)]
+    pub described: serde_json::Value,
 }
 
 impl PlannedModel {
@@ -256,7 +261,9 @@ impl PlannedModel {
     ) -> Self {
         Self {
             name: name.into(),
+            kind: kind.into(),
             key: store.key(kind, spec),
+            described: store.described(spec),
         }
     }
 }

@@ -106,6 +106,72 @@ impl ArtifactStore {
         format!("{kind}-{}", &sha256_hex(&json)[..16])
     }
 
+    /// The spec and context a key hashes, as the cache's `spec.json`
+    /// records them: what `nearest` compares.
+    pub fn described(&self, spec: &impl Serialize) -> serde_json::Value {
+        serde_json::json!({ "spec": spec, "context": &self.context })
+    }
+
+    /// The cached model of `kind` whose spec and context differ least from
+    /// `described`, and the settings that differ (`spec.training.epochs: 2
+    /// → 3`). `None` when the cache has no model of that kind.
+    pub fn nearest(
+        &self,
+        kind: &str,
+        described: &serde_json::Value,
+    ) -> Option<(String, Vec<String>)> {
+        let mut want = BTreeMap::new();
+        crate::config::flatten_settings(described, "", &mut want);
+        let mut best: Option<(String, Vec<String>)> = None;
+        for entry in std::fs::read_dir(&self.dir).ok()?.flatten() {
+            let key = entry.file_name().to_string_lossy().into_owned();
+            // `<kind>-<16 hex digits>`: the prefix alone would also match
+            // `classifier-decoder-…` for `classifier`.
+            let Some(hash) = key.strip_prefix(kind).and_then(|r| r.strip_prefix('-')) else {
+                continue;
+            };
+            if hash.len() != 16 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(entry.path().join("spec.json")) else {
+                continue;
+            };
+            let Ok(stored) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+                continue;
+            };
+            let mut have = BTreeMap::new();
+            crate::config::flatten_settings(
+                &serde_json::json!({ "spec": stored["spec"], "context": stored["context"] }),
+                "",
+                &mut have,
+            );
+            let show =
+                |v: Option<&serde_json::Value>| v.map_or("absent".to_string(), |v| v.to_string());
+            let differences: Vec<String> = have
+                .keys()
+                .chain(want.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter(|k| have.get(*k) != want.get(*k))
+                .map(|k| {
+                    format!(
+                        "{}: {} → {}",
+                        k.trim_start_matches('.'),
+                        show(have.get(k)),
+                        show(want.get(k))
+                    )
+                })
+                .collect();
+            if best
+                .as_ref()
+                .is_none_or(|(_, d)| differences.len() < d.len())
+            {
+                best = Some((key, differences));
+            }
+        }
+        best
+    }
+
     /// Whether the cache holds a model under `key`.
     pub fn is_cached(&self, key: &str) -> bool {
         self.path(key).join("model.mpk").is_file()
