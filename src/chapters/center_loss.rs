@@ -13,7 +13,6 @@ use super::{ChapterOutput, Ctx, Figure, parallel};
 use crate::ml::embedding::embedding_stats;
 use crate::ml::tsne::tsne_2d;
 use crate::models::{self, ClassifierSpec, PlannedModel, TrainedClassifier};
-use crate::nn::classifier::ClassifierConfig;
 use crate::nn::classify::{CenterLossConfig, ClassifierTrainingConfig, embed};
 use crate::plot::{Panel, scatter_svg};
 use crate::tables::Table;
@@ -58,8 +57,7 @@ fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, k: usize, variant: Variant) -> Classif
             training.with_center_loss(Some(CenterLossConfig::new(section.lambda, section.alpha)));
     }
     ClassifierSpec {
-        model: ClassifierConfig::new(c.autoencoder.latent_dim, k)
-            .with_channels(c.autoencoder.channels),
+        model: models::classifier_config(c, k),
         training,
         encoder_init: "random".into(),
         train_set: ctx.data.training_set().clone(),

@@ -67,8 +67,7 @@ fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, classifier_key: &str) -> DecoderSpec {
     let profile = &ctx.config.profile;
     DecoderSpec {
         classifier: classifier_key.to_string(),
-        decoder: ConvAutoencoderConfig::new(c.autoencoder.latent_dim)
-            .with_channels(c.autoencoder.channels),
+        decoder: models::conv_ae_config(c),
         training: ReconstructionTrainingConfig::new(
             profile.epochs,
             profile.batch_size,

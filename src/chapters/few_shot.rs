@@ -13,7 +13,6 @@ use super::classifier::history_table;
 use super::{ChapterOutput, Ctx, Figure};
 use crate::data::TrainingSet;
 use crate::models::{self, ClassifierSpec, PlannedModel, TrainedClassifier};
-use crate::nn::classifier::ClassifierConfig;
 use crate::nn::classify::{ClassEpoch, ClassifierTrainingConfig};
 use crate::plot::{LineChart, Series};
 use crate::tables::Table;
@@ -50,8 +49,7 @@ pub fn spec<B: AutodiffBackend>(
     let c = &ctx.config.book.chapter;
     let fs = &c.few_shot;
     ClassifierSpec {
-        model: ClassifierConfig::new(c.autoencoder.latent_dim, c.classifier.hidden_dim)
-            .with_channels(c.autoencoder.channels),
+        model: models::classifier_config(c, c.classifier.hidden_dim),
         training: ClassifierTrainingConfig::new(
             fs.epochs,
             fs.batch_size,

@@ -15,9 +15,7 @@ use crate::config::Config;
 use crate::data::{Mnist, Split};
 use crate::models::seeded_init;
 use crate::nn::autoencoder::{Autoencoder, evaluate};
-use crate::nn::classifier::ClassifierConfig;
 use crate::nn::classify::{ClassifierTrainingConfig, train_classifier};
-use crate::nn::conv_ae::ConvAutoencoderConfig;
 use crate::nn::lowered_conv::{self, ConvStrategy};
 use crate::nn::mlp_ae::MlpAutoencoderConfig;
 use crate::nn::train::{ReconstructionTrainingConfig, train_reconstruction};
@@ -100,8 +98,7 @@ impl BackendTask for Bench<'_> {
         let repeats = self.args.repeats;
         let mut out = Vec::new();
 
-        let ae_config = ConvAutoencoderConfig::new(c.autoencoder.latent_dim)
-            .with_channels(c.autoencoder.channels);
+        let ae_config = crate::models::conv_ae_config(c);
         let training = |seed| ReconstructionTrainingConfig::new(1, batch, 1e-3, seed);
         // Every training runs in a training slot, as in the book; one job
         // alone gets all the cores.
@@ -159,8 +156,7 @@ impl BackendTask for Bench<'_> {
             })?,
         });
 
-        let clf_config = ClassifierConfig::new(c.autoencoder.latent_dim, c.classifier.hidden_dim)
-            .with_channels(c.autoencoder.channels);
+        let clf_config = crate::models::classifier_config(c, c.classifier.hidden_dim);
         eprintln!("bench: classifier training");
         out.push(Measurement {
             name: format!("classifier training (batch {batch})"),

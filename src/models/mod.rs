@@ -12,6 +12,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use serde::Serialize;
 
 use crate::chapters::Ctx;
+use crate::config::ChapterSections;
 use crate::data::TrainingSet;
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::classifier::{Classifier, ClassifierConfig};
@@ -119,6 +120,18 @@ pub fn autoencoder<B: AutodiffBackend>(
     reconstruction_model(ctx, CONV_AE, name, &spec, || spec.model.init::<B>(device))
 }
 
+/// The book's conv AE architecture, `[chapter.autoencoder]`: the one place
+/// that maps its settings to a model config (chapters, specs and `bench`).
+pub fn conv_ae_config(c: &ChapterSections) -> ConvAutoencoderConfig {
+    ConvAutoencoderConfig::new(c.autoencoder.latent_dim).with_channels(c.autoencoder.channels)
+}
+
+/// The book's classifier: the conv AE's encoder and a head of `hidden`
+/// units (`[chapter.classifier].hidden-dim`, or center-loss's k).
+pub fn classifier_config(c: &ChapterSections, hidden: usize) -> ClassifierConfig {
+    ClassifierConfig::new(c.autoencoder.latent_dim, hidden).with_channels(c.autoencoder.channels)
+}
+
 /// Kinds of cached model, the first part of their keys.
 pub const CONV_AE: &str = "conv-ae";
 pub const MLP_AE: &str = "mlp-ae";
@@ -169,7 +182,7 @@ pub fn autoencoder_spec<B: AutodiffBackend>(
     let section = &ctx.config.book.chapter.autoencoder;
     let profile = &ctx.config.profile;
     AutoencoderSpec {
-        model: ConvAutoencoderConfig::new(section.latent_dim).with_channels(section.channels),
+        model: conv_ae_config(&ctx.config.book.chapter),
         training: ReconstructionTrainingConfig::new(
             profile.epochs,
             profile.batch_size,
@@ -218,8 +231,7 @@ pub fn book_classifier_spec<B: AutodiffBackend>(ctx: &Ctx<B>) -> ClassifierSpec 
     let c = &ctx.config.book.chapter;
     let profile = &ctx.config.profile;
     ClassifierSpec {
-        model: ClassifierConfig::new(c.autoencoder.latent_dim, c.classifier.hidden_dim)
-            .with_channels(c.autoencoder.channels),
+        model: classifier_config(c, c.classifier.hidden_dim),
         training: ClassifierTrainingConfig::new(
             profile.epochs,
             profile.batch_size,
