@@ -166,26 +166,27 @@ impl BackendTask for BookTask<'_> {
 
 impl BookTask<'_> {
     /// Whether chapter `id` can be taken from an earlier run: the newest
-    /// complete run that stored it, if every input it recorded still holds
-    /// (else `Err` with the reason it must run).
-    fn reusable(&self, id: ChapterId, inputs: &Inputs) -> Result<Result<Reuse, String>> {
+    /// complete run that stored it, if every input it recorded still holds;
+    /// otherwise the reason it must run.
+    fn decide(&self, id: ChapterId, inputs: &Inputs) -> Result<Decision> {
+        let run = |why: String| Ok(Decision::Run(why));
         if self.run_chapters.contains(&id) {
-            return Ok(Err("asked for".into()));
+            return run("asked for".into());
         }
         let Some(found) = latest_stored(&self.config.runs_dir(), id, &self.run.id)? else {
-            return Ok(Err("no earlier complete run has it".into()));
+            return run("no earlier complete run has it".into());
         };
         let Some(record) = found.record else {
-            return Ok(Err(format!("run {} records no inputs for it", found.run)));
+            return run(format!("run {} records no inputs for it", found.run));
         };
         if record.inputs.is_empty() {
-            return Ok(Err(format!("run {} predates recorded inputs", found.run)));
+            return run(format!("run {} predates recorded inputs", found.run));
         }
         let changed = changed_inputs(&record.inputs, inputs);
         if !changed.is_empty() {
-            return Ok(Err(format!("{} changed", changed.join(", "))));
+            return run(format!("{} changed", changed.join(", ")));
         }
-        Ok(Ok(Reuse {
+        Ok(Decision::Reuse(Reuse {
             // The run that computed it, through earlier reuses.
             computed_in: record.reused_from.clone().unwrap_or(found.run.clone()),
             from: found.run,
@@ -219,9 +220,8 @@ impl BookTask<'_> {
             config_hash: config_hash.clone(),
             inputs: inputs.clone(),
         };
-        let reuse = self.reusable(id, &inputs)?;
-        let (content, record) = match reuse {
-            Ok(reuse) => {
+        let (content, record) = match self.decide(id, &inputs)? {
+            Decision::Reuse(reuse) => {
                 eprintln!(
                     "{id}: reused from run {} (computed in {}; same settings, data, backend and ex2 build)",
                     reuse.from, reuse.computed_in
@@ -233,7 +233,7 @@ impl BookTask<'_> {
                 };
                 (ChapterContent::Done(reuse.stored), record)
             }
-            Err(why) => {
+            Decision::Run(why) => {
                 if self.run_chapters.len() == self.config.book.book.chapters.len() {
                     eprintln!("{id}: running");
                 } else {
@@ -269,6 +269,13 @@ impl BookTask<'_> {
         };
         Ok((content, record))
     }
+}
+
+/// What a build does with one chapter.
+enum Decision {
+    Reuse(Reuse),
+    /// Compute it, for this reason.
+    Run(String),
 }
 
 /// An earlier run's results that stand for a chapter.
