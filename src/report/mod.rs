@@ -124,26 +124,27 @@ pub fn render_book(
     // it, its title in italics otherwise (a Typst reference to a missing
     // label would not compile).
     let in_book: Vec<ChapterId> = config.book.book.chapters.clone();
-    let titles_config = config.clone();
+    let titles: Vec<(ChapterId, String)> = ChapterId::ALL
+        .into_iter()
+        .map(|c| (c, c.title_in(config)))
+        .collect();
     env.add_function(
         "chref",
         move |id: String| -> Result<String, minijinja::Error> {
-            let chapter = ChapterId::ALL
-                .into_iter()
-                .find(|c| c.as_str() == id)
-                .ok_or_else(|| {
-                    minijinja::Error::new(
-                        minijinja::ErrorKind::InvalidOperation,
-                        format!("chref: unknown chapter `{id}`"),
-                    )
-                })?;
-            Ok(if in_book.contains(&chapter) {
+            let (chapter, title) =
+                titles
+                    .iter()
+                    .find(|(c, _)| c.as_str() == id)
+                    .ok_or_else(|| {
+                        minijinja::Error::new(
+                            minijinja::ErrorKind::InvalidOperation,
+                            format!("chref: unknown chapter `{id}`"),
+                        )
+                    })?;
+            Ok(if in_book.contains(chapter) {
                 format!("@ch:{id}")
             } else {
-                format!(
-                    "the chapter _{}_",
-                    filters::typst_escape(&chapter.title_in(&titles_config))
-                )
+                format!("the chapter _{}_", filters::typst_escape(title))
             })
         },
     );
