@@ -66,16 +66,38 @@ fn profile_larger_than_the_data_is_an_error() {
     );
 }
 
+/// Settings this book checks beyond their type: each `--set` is refused
+/// before anything runs, with a message that names the key.
 #[test]
-fn baseline_sizes_larger_than_the_profile_are_an_error() {
+fn out_of_range_settings_name_their_key() {
     let book = Book::new();
-    let out = book.ex2(&["--set", "profile.smoke.svm-train-size=5000", "build-report"]);
-    assert_eq!(out.status.code(), Some(2));
-    let e = stderr(&out);
-    assert!(
-        e.contains("profile.smoke.svm-train-size = 5000") && e.contains("train-size = 3000"),
-        "{e}"
-    );
+    for (set, says) in [
+        (
+            "profile.smoke.svm-train-size=5000",
+            "profile.smoke.svm-train-size = 5000 asks for more images than profile.smoke.train-size = 3000",
+        ),
+        (
+            "profile.smoke.linear-train-size=4000",
+            "profile.smoke.linear-train-size = 4000 asks for more images",
+        ),
+        (
+            "profile.smoke.target-classifier-accuracy=1.5",
+            "profile.smoke.target-classifier-accuracy must be in (0, 1]",
+        ),
+        (
+            "profile.smoke.target-ae-test-l1=-0.1",
+            "profile.smoke.target-ae-test-l1 must be a positive number",
+        ),
+        (
+            "chapter.latent.gain-threshold=0",
+            "chapter.latent.gain-threshold must be a positive number",
+        ),
+    ] {
+        let out = book.ex2(&["--set", set, "build-report"]);
+        assert_eq!(out.status.code(), Some(2), "--set {set}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "--set {set}: {}", stderr(&out));
+        assert!(book.runs().is_empty(), "--set {set} started a run");
+    }
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -131,4 +153,18 @@ fn a_broken_template_fails_before_anything_trains() {
     assert!(e.contains("chapters/latent.typ.j2"), "{e}");
     assert!(!e.contains("autoencoder: running"), "nothing ran: {e}");
     assert!(book.runs().is_empty());
+}
+
+#[test]
+fn more_labels_than_training_images_fails_the_chapter_and_says_why() {
+    let book = Book::with_chapters(&["few-shot", "theory"], |t| t);
+    let out = book.ex2(&["--set", "chapter.few-shot.labels=5000", "build-report"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "chapter.few-shot.labels = 5000, but the profile's training split has only 3000 images"
+        ),
+        "{}",
+        stderr(&out)
+    );
 }
