@@ -7,8 +7,16 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-/// Files and directories whose source a trained model depends on.
-const TRAINING_CODE: &[&str] = &["src/nn", "src/data", "src/models", "src/backend.rs"];
+/// Files and directories whose source a trained model depends on: the
+/// hashing and seeding of `base`, the data pipeline, the networks and
+/// their training loops, the model specs and the backend selection.
+const TRAINING_CODE: &[&str] = &[
+    "src/base",
+    "src/data",
+    "src/nn",
+    "src/experiment",
+    "src/app/backend.rs",
+];
 
 fn files(path: &Path, out: &mut Vec<PathBuf>) {
     if path.is_dir() {

@@ -7,27 +7,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use polars::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::tables::TableSchema;
-
-/// Allowed difference of a number: within if |a − b| ≤ abs or
-/// |a − b| ≤ rel · max(|a|, |b|).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct Tolerance {
-    #[serde(default)]
-    pub abs: f64,
-    #[serde(default)]
-    pub rel: f64,
-}
-
-impl Tolerance {
-    pub fn allows(&self, a: f64, b: f64) -> bool {
-        let d = (a - b).abs();
-        (a.is_nan() && b.is_nan()) || d <= self.abs || d <= self.rel * a.abs().max(b.abs())
-    }
-}
+use crate::book::table::TableSchema;
+use crate::config::Tolerance;
 
 /// Tolerances: a default, and overrides per `chapter/table` or
 /// `chapter/table.column` (the most specific wins).

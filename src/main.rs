@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use ex2::cli::{Cli, Command};
-use ex2::commands;
-use ex2::error::Ex2Error;
+use ex2::app::cli::{Cli, Command};
+use ex2::app::commands;
+use ex2::base::error::Ex2Error;
 
 /// Training allocates and frees tensors of megabytes every step; glibc's
 /// malloc returns them to the OS each time, so every step page-faults them

@@ -8,7 +8,7 @@ use polars::prelude::*;
 use serde_json::Value;
 
 use super::ChapterOutput;
-use crate::tables::Table;
+use crate::book::table::Table;
 
 /// The base seed of repetition `i`: the book's own seed first, so a
 /// one-seed run is the ordinary run (and shares its cache).
@@ -16,7 +16,7 @@ pub fn repetition_seed(base: u64, i: usize) -> u64 {
     if i == 0 {
         base
     } else {
-        super::derive_seed(base, &format!("repetition-{i}"))
+        crate::base::hash::derive_seed(base, &format!("repetition-{i}"))
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use super::{DataFile, MNIST_FILES, check, idx, read_verified};
-use crate::store::atomic::write_atomic;
+use crate::base::atomic::write_atomic;
 
 /// Mirrors that serve `<name>.gz` (docs/facts.md, "MNIST").
 pub const MIRRORS: [&str; 2] = [

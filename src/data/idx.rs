@@ -7,7 +7,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::error::Ex2Error;
+use crate::base::error::Ex2Error;
 
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
 pub const LABELS_MAGIC: u32 = 0x0000_0801;

@@ -9,12 +9,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use sha2::{Digest, Sha256};
+use serde::{Deserialize, Serialize};
 
-use crate::config::DatasetSource;
-use crate::error::Ex2Error;
+use crate::base::error::Ex2Error;
+use crate::base::hash::sha256_hex;
 pub use idx::Images;
 pub use training_set::TrainingSet;
+
+/// Where a profile's images come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetSource {
+    /// The full MNIST set in the data directory, fetched when missing.
+    Mnist,
+    /// The small real MNIST sample shipped in `tests/fixtures/mnist-small`.
+    Fixture,
+}
 
 /// One IDX file with the size and SHA-256 of its *decompressed* bytes, so any
 /// mirror or compression verifies the same way.
@@ -191,11 +201,6 @@ pub fn locate(dir: &Path, name: &str) -> Option<PathBuf> {
     [dir.join(name), dir.join(format!("{name}.gz"))]
         .into_iter()
         .find(|p| p.is_file())
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks decompressed bytes against a pinned size and checksum.

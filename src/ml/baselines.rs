@@ -12,8 +12,8 @@ use linfa_reduction::Pca;
 use linfa_svm::Svm;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
-use crate::scheduler::{self, Job};
-use crate::timing::Phase;
+use crate::runtime::scheduler::{self, Job};
+use crate::runtime::timing::Phase;
 
 /// A feature matrix (n × dim) with its labels.
 pub struct Features {

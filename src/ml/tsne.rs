@@ -8,8 +8,8 @@ use ndarray::Array2;
 use ndarray_rand::rand::SeedableRng;
 use ndarray_rand::rand::rngs::StdRng;
 
-use crate::scheduler;
-use crate::timing::Phase;
+use crate::runtime::scheduler;
+use crate::runtime::timing::Phase;
 
 /// Embeds `points` (n × dim, row-major) in 2-D. Deterministic for a seed.
 pub fn tsne_2d(

@@ -147,7 +147,6 @@ pub fn image_error(inputs: &Images, targets: &Images) -> ReconstructionError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ml::latent::interpolate_codes;
     use crate::nn::conv_ae::ConvAutoencoderConfig;
     use burn::backend::Flex;
 
@@ -167,7 +166,10 @@ mod tests {
         let imgs = images();
         let (codes, dim) = model.encode_images(&imgs, &device);
         assert_eq!((codes.len(), dim), (10, 5));
-        let line = interpolate_codes(&codes[..dim], &codes[dim..], 6);
+        // Both ends and four midpoints between them.
+        let (a, b) = codes.split_at(dim);
+        let mid: Vec<f32> = a.iter().zip(b).map(|(x, y)| (x + y) / 2.0).collect();
+        let line = [a, &mid, &mid, &mid, &mid, b].concat();
         let decoded = model.decode_codes(&line, dim, &device);
         let recon = model.reconstruct(&imgs, &[0, 1], &device);
         assert_eq!(decoded.len(), 6);

@@ -18,9 +18,9 @@ use super::autoencoder::EVAL_BATCH;
 use super::batch::{DeviceSplit, PendingScalars, read_f32};
 use super::classifier::Classifier;
 use super::train::READBACK_EVERY;
+use crate::base::error::Ex2Error;
 use crate::data::Split;
-use crate::error::Ex2Error;
-use crate::progress::TrainProgress;
+use crate::runtime::progress::TrainProgress;
 
 #[derive(Config, Debug)]
 pub struct CenterLossConfig {

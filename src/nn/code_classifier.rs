@@ -14,7 +14,7 @@ use rand::seq::SliceRandom;
 
 use super::batch::read_f32;
 use super::classify::labels_tensor;
-use crate::models::seeded_init;
+use crate::nn::init::seeded_init;
 
 #[derive(Module, Debug)]
 pub struct CodeClassifier<B: Backend> {

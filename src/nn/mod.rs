@@ -6,6 +6,7 @@ pub mod classifier;
 pub mod classify;
 pub mod code_classifier;
 pub mod conv_ae;
+pub mod init;
 pub mod lowered_conv;
 pub mod mlp_ae;
 pub mod train;

@@ -15,10 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use super::autoencoder::{Autoencoder, evaluate_on_device};
 use super::batch::{DeviceImages, PendingScalars, host_batch};
+use crate::base::error::Ex2Error;
 use crate::data::Images;
 use crate::data::noise::add_noise;
-use crate::error::Ex2Error;
-use crate::progress::TrainProgress;
+use crate::runtime::progress::TrainProgress;
 
 /// Everything that determines a reconstruction training run.
 #[derive(Config, Debug)]

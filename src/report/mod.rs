@@ -11,7 +11,7 @@ use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
 
-use crate::chapters::ChapterId;
+use crate::book::ChapterId;
 use crate::config::Config;
 use crate::store::{Manifest, StoredChapter};
 
@@ -50,7 +50,14 @@ pub struct BookSources {
 impl BookSources {
     pub fn load(config: &Config) -> Result<Self> {
         let mut names = vec![BOOK_TEMPLATE.to_string()];
-        names.extend(config.book.book.chapters.iter().map(|id| id.template()));
+        names.extend(
+            config
+                .book
+                .book
+                .chapters
+                .iter()
+                .map(|&id| crate::chapters::template(id)),
+        );
         let mut templates = BTreeMap::new();
         for name in names {
             let path = config.root.join(&name);
@@ -125,8 +132,8 @@ pub fn render_book(
     // label would not compile).
     let in_book: Vec<ChapterId> = config.book.book.chapters.clone();
     let titles: Vec<(ChapterId, String)> = ChapterId::ALL
-        .into_iter()
-        .map(|c| (c, c.title_in(config)))
+        .iter()
+        .map(|&c| (c, crate::chapters::title(c, config)))
         .collect();
     env.add_function(
         "chref",
@@ -158,11 +165,11 @@ pub fn render_book(
         let (body, failed) = match &view.content {
             ChapterContent::Done(stored) => {
                 let template = env
-                    .get_template(&id.template())
-                    .with_context(|| format!("loading {}", id.template()))?;
+                    .get_template(&crate::chapters::template(id))
+                    .with_context(|| format!("loading {}", crate::chapters::template(id)))?;
                 let body = template
                     .render(context! {
-                        chapter => context! { id => id.as_str(), title => id.title_in(config) },
+                        chapter => context! { id => id.as_str(), title => crate::chapters::title(id, config) },
                         facts => Value::from(Serde(&stored.facts)),
                         tables => Value::from(Serde(&stored.tables)),
                         figdir => format!("figures/{}", id.as_str()),
@@ -171,14 +178,14 @@ pub fn render_book(
                         settings => Value::from(Serde(&settings)),
                         manifest => Value::from(Serde(manifest)),
                     })
-                    .map_err(|e| anyhow::anyhow!("rendering {}: {e:#}", id.template()))?;
+                    .map_err(|e| anyhow::anyhow!("rendering {}: {e:#}", crate::chapters::template(id)))?;
                 (body, None)
             }
             ChapterContent::Failed(error) => (String::new(), Some(error.clone())),
         };
         rendered.push(RenderedChapter {
             id: id.as_str().into(),
-            title: id.title_in(config),
+            title: crate::chapters::title(id, config),
             body,
             failed,
         });

@@ -19,7 +19,7 @@ use burn::tensor::backend::Backend;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::data::sha256_hex;
+use crate::base::hash::sha256_hex;
 
 /// Inputs common to every key of one run.
 #[derive(Debug, Clone, Serialize)]
@@ -209,7 +209,7 @@ impl ArtifactStore {
         // Waiting here means another chapter is training this model.
         let waiting = std::time::Instant::now();
         let _one_at_a_time = flight.lock().unwrap_or_else(|e| e.into_inner());
-        crate::timing::record(crate::timing::Phase::Waiting, waiting.elapsed());
+        crate::runtime::timing::record(crate::runtime::timing::Phase::Waiting, waiting.elapsed());
         let dir = self.path(&key);
         let skip_cache = self.force && !self.trained.lock().expect("trained lock").contains(&key);
         if dir.join("model.mpk").is_file() && !skip_cache {
@@ -218,7 +218,7 @@ impl ArtifactStore {
             // being seeded in another thread is using. Hold the init lock so
             // a cache hit never shifts another model's initial weights.
             let loaded = {
-                let _guard = crate::models::init_lock();
+                let _guard = crate::nn::init::init_lock();
                 load::<B, M, H>(&dir, init(), device)
             };
             match loaded {
@@ -241,7 +241,7 @@ impl ArtifactStore {
                 ),
             }
         }
-        let (model, history) = crate::scheduler::in_training_slot(train)?;
+        let (model, history) = crate::runtime::scheduler::in_training_slot(train)?;
         let model = self.save(&key, spec, model, &history)?;
         self.trained
             .lock()

@@ -33,7 +33,7 @@ pub struct Manifest {
     /// Trainings at a time and threads each (`--jobs`); absent in runs
     /// older than the scheduler.
     #[serde(default)]
-    pub scheduler: Option<crate::scheduler::Budget>,
+    pub scheduler: Option<crate::runtime::scheduler::Budget>,
     /// Seconds from the templates to the PDF's bytes (figures excluded:
     /// the chapters draw them).
     #[serde(default)]
@@ -68,7 +68,7 @@ pub struct ChapterRecord {
     /// Thread-seconds by kind of work (see `timing`); absent for reused
     /// chapters and in runs older than the phase clock.
     #[serde(default)]
-    pub phases: Option<crate::timing::PhaseSeconds>,
+    pub phases: Option<crate::runtime::timing::PhaseSeconds>,
     pub seeds: BTreeMap<String, u64>,
     /// Run whose results were reused instead of recomputing (`ex2 chapter`).
     pub reused_from: Option<String>,

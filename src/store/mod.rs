@@ -3,7 +3,6 @@
 //! exists; it is written last.
 
 pub mod artifacts;
-pub mod atomic;
 pub mod lock;
 pub mod manifest;
 
@@ -12,9 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::chapters::{ChapterId, ChapterOutput};
-use crate::tables::TableSchema;
-use atomic::write_atomic;
+use crate::base::atomic::write_atomic;
+use crate::book::table::TableSchema;
+use crate::book::{ChapterId, ChapterOutput};
 
 pub use manifest::Manifest;
 

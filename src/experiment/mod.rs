@@ -1,0 +1,29 @@
+//! What a chapter's experiments run with (`Ctx`), and the specs of the
+//! trained models they share.
+
+pub mod models;
+
+use burn::tensor::backend::AutodiffBackend;
+
+use crate::base::hash::derive_seed;
+use crate::config::Config;
+use crate::data::Mnist;
+use crate::store::artifacts::ArtifactStore;
+
+/// What a chapter runs with.
+pub struct Ctx<'a, B: AutodiffBackend> {
+    pub device: B::Device,
+    pub config: &'a Config,
+    /// The profile's subsets of MNIST.
+    pub data: &'a Mnist,
+    /// Trained models, shared across chapters and runs.
+    pub artifacts: &'a ArtifactStore,
+}
+
+impl<B: AutodiffBackend> Ctx<'_, B> {
+    /// A seed for one experiment, derived from the book's base seed and the
+    /// experiment's name, so adding an experiment never shifts another's.
+    pub fn seed(&self, experiment: &str) -> u64 {
+        derive_seed(self.config.book.build.seed, experiment)
+    }
+}

@@ -1,0 +1,313 @@
+//! Trained models that more than one chapter uses, built through the
+//! artifact cache so a run trains each at most once (the d=12 AE of
+//! `autoencoder` is `transfer`'s initial encoder; the classifier of
+//! `classifier` is decoded in `classifier-decoding`).
+
+use anyhow::Result;
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use serde::Serialize;
+
+use crate::config::ChapterSections;
+use crate::data::TrainingSet;
+use crate::experiment::Ctx;
+use crate::nn::autoencoder::Autoencoder;
+use crate::nn::classifier::{Classifier, ClassifierConfig};
+use crate::nn::classify::{ClassEpoch, ClassifierTrainingConfig, train_classifier};
+use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig};
+use crate::nn::init::seeded_init;
+use crate::nn::mlp_ae::{MlpAutoencoder, MlpAutoencoderConfig};
+use crate::nn::train::{EpochRecord, ReconstructionTrainingConfig, train_reconstruction};
+use crate::store::artifacts::{Artifact, ArtifactStore};
+
+pub type TrainedAe<B> = Artifact<ConvAutoencoder<B>, Vec<EpochRecord>>;
+pub type TrainedMlpAe<B> = Artifact<MlpAutoencoder<B>, Vec<EpochRecord>>;
+pub type TrainedClassifier<B> = Artifact<Classifier<B>, Vec<ClassEpoch>>;
+
+/// Everything that determines a trained autoencoder (with the store's context).
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoencoderSpec<C> {
+    pub model: C,
+    pub training: ReconstructionTrainingConfig,
+    /// The images it trains on; the key holds their hash.
+    pub train_set: TrainingSet,
+}
+
+/// Everything that determines a trained classifier.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassifierSpec {
+    pub model: ClassifierConfig,
+    pub training: ClassifierTrainingConfig,
+    /// What the encoder started from: `random` or an AE artifact key.
+    pub encoder_init: String,
+    /// The labelled examples it trains on; the key holds their hash.
+    pub train_set: TrainingSet,
+}
+
+/// Trains (or loads) an autoencoder of `kind` as `spec` says, on
+/// `spec.train_set`, with `init` building the untrained model.
+pub fn reconstruction_model<B, M, C>(
+    ctx: &Ctx<B>,
+    kind: &str,
+    name: &str,
+    spec: &AutoencoderSpec<C>,
+    init: impl Fn() -> M + Sync,
+) -> Result<Artifact<M, Vec<EpochRecord>>>
+where
+    B: AutodiffBackend,
+    C: Serialize + Sync,
+    M: AutodiffModule<B> + Autoencoder<B>,
+    M::InnerModule: Autoencoder<B::InnerBackend>,
+{
+    let device = &ctx.device;
+    ctx.artifacts
+        .load_or_train::<B, _, _, _>(kind, spec, device, &init, || {
+            let model = seeded_init::<B, _>(device, spec.training.seed, &init);
+            Ok(train_reconstruction(
+                name,
+                model,
+                &spec.train_set.split().images,
+                &ctx.data.test.images,
+                &spec.training,
+                device,
+            )?)
+        })
+}
+
+/// Trains (or loads) a conv AE as `spec` says.
+pub fn autoencoder<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    name: &str,
+    spec: AutoencoderSpec<ConvAutoencoderConfig>,
+) -> Result<TrainedAe<B>> {
+    let device = &ctx.device;
+    reconstruction_model(ctx, CONV_AE, name, &spec, || spec.model.init::<B>(device))
+}
+
+/// The book's conv AE architecture, `[chapter.autoencoder]`: the one place
+/// that maps its settings to a model config (chapters, specs and `bench`).
+pub fn conv_ae_config(c: &ChapterSections) -> ConvAutoencoderConfig {
+    ConvAutoencoderConfig::new(c.autoencoder.latent_dim).with_channels(c.autoencoder.channels)
+}
+
+/// The book's classifier: the conv AE's encoder and a head of `hidden`
+/// units (`[chapter.classifier].hidden-dim`, or center-loss's k).
+pub fn classifier_config(c: &ChapterSections, hidden: usize) -> ClassifierConfig {
+    ClassifierConfig::new(c.autoencoder.latent_dim, hidden).with_channels(c.autoencoder.channels)
+}
+
+/// Kinds of cached model, the first part of their keys.
+pub const CONV_AE: &str = "conv-ae";
+pub const MLP_AE: &str = "mlp-ae";
+pub const CLASSIFIER: &str = "classifier";
+
+/// The fully connected AE of `[chapter.autoencoder]`: the conv AE's loss,
+/// warm-up, budget, seed and images, only the architecture differs.
+pub fn mlp_autoencoder_spec<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+) -> AutoencoderSpec<MlpAutoencoderConfig> {
+    let section = &ctx.config.book.chapter.autoencoder;
+    let conv = autoencoder_spec(ctx, section.mse_warmup_epochs);
+    AutoencoderSpec {
+        model: MlpAutoencoderConfig::new(section.latent_dim).with_hidden(section.mlp_hidden),
+        training: conv.training,
+        train_set: conv.train_set,
+    }
+}
+
+/// Trains (or loads) the fully connected AE.
+pub fn mlp_autoencoder<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<TrainedMlpAe<B>> {
+    let spec = mlp_autoencoder_spec(ctx);
+    let device = &ctx.device;
+    reconstruction_model(ctx, MLP_AE, "fully connected AE", &spec, || {
+        spec.model.init::<B>(device)
+    })
+}
+
+/// The book's d=12 autoencoder: `[chapter.autoencoder]` with its warm-up.
+pub fn book_autoencoder_spec<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+) -> AutoencoderSpec<ConvAutoencoderConfig> {
+    autoencoder_spec(ctx, ctx.config.book.chapter.autoencoder.mse_warmup_epochs)
+}
+
+/// Trains (or loads) the book's autoencoder.
+pub fn book_autoencoder<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<TrainedAe<B>> {
+    autoencoder(ctx, "conv AE (MSE warm-up)", book_autoencoder_spec(ctx))
+}
+
+/// The book AE's spec with its warm-up set to `mse_warmup_epochs`. Other
+/// chapters vary one field of it (d, noise, training set), so the d=12 AE
+/// of the latent sweep is the book's AE, trained once.
+pub fn autoencoder_spec<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    mse_warmup_epochs: usize,
+) -> AutoencoderSpec<ConvAutoencoderConfig> {
+    let section = &ctx.config.book.chapter.autoencoder;
+    let profile = &ctx.config.profile;
+    AutoencoderSpec {
+        model: conv_ae_config(&ctx.config.book.chapter),
+        training: ReconstructionTrainingConfig::new(
+            profile.epochs,
+            profile.batch_size,
+            section.learning_rate,
+            ctx.seed("autoencoder/conv-ae"),
+        )
+        .with_mse_warmup_epochs(mse_warmup_epochs),
+        train_set: ctx.data.training_set().clone(),
+    }
+}
+
+/// Trains (or loads) a classifier. `encoder` replaces the random initial
+/// encoder (transfer learning); `spec.encoder_init` names it for the key.
+pub fn classifier<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    name: &str,
+    spec: ClassifierSpec,
+    encoder: Option<crate::nn::conv_ae::ConvEncoder<B>>,
+) -> Result<Artifact<Classifier<B>, Vec<ClassEpoch>>> {
+    let device = &ctx.device;
+    ctx.artifacts.load_or_train::<B, _, _, _>(
+        CLASSIFIER,
+        &spec,
+        device,
+        || spec.model.init::<B>(device),
+        || {
+            let mut model =
+                seeded_init::<B, _>(device, spec.training.seed, || spec.model.init::<B>(device));
+            if let Some(encoder) = encoder {
+                model.encoder = encoder;
+            }
+            Ok(train_classifier(
+                name,
+                model,
+                spec.train_set.split(),
+                &ctx.data.test,
+                &spec.training,
+                device,
+            )?)
+        },
+    )
+}
+
+/// The book's digit classifier: `[chapter.classifier]`.
+pub fn book_classifier_spec<B: AutodiffBackend>(ctx: &Ctx<B>) -> ClassifierSpec {
+    let c = &ctx.config.book.chapter;
+    let profile = &ctx.config.profile;
+    ClassifierSpec {
+        model: classifier_config(c, c.classifier.hidden_dim),
+        training: ClassifierTrainingConfig::new(
+            profile.epochs,
+            profile.batch_size,
+            c.classifier.learning_rate,
+            ctx.seed("classifier/classifier"),
+        ),
+        encoder_init: "random".into(),
+        train_set: ctx.data.training_set().clone(),
+    }
+}
+
+/// Trains (or loads) the book's digit classifier.
+pub fn book_classifier<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+) -> Result<Artifact<Classifier<B>, Vec<ClassEpoch>>> {
+    classifier(ctx, "classifier", book_classifier_spec(ctx), None)
+}
+
+/// A model the book needs, as the cache names it: what `ex2` would load or
+/// train, without doing either.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedModel {
+    /// `chapter/model`, unique within a book.
+    pub name: String,
+    pub kind: String,
+    pub key: String,
+    /// What the key hashes (spec and context), to say why a model is not
+    /// cached by comparing with the cached ones.
+    #[serde(skip)]
+    pub described: serde_json::Value,
+}
+
+impl PlannedModel {
+    pub fn new(
+        store: &ArtifactStore,
+        name: impl Into<String>,
+        kind: &str,
+        spec: &impl Serialize,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            kind: kind.into(),
+            key: store.key(kind, spec),
+            described: store.described(spec),
+        }
+    }
+}
+
+/// The book AE as a planned model (chapters that use it list it).
+pub fn planned_book_autoencoder<B: AutodiffBackend>(ctx: &Ctx<B>) -> PlannedModel {
+    PlannedModel::new(
+        ctx.artifacts,
+        "autoencoder/conv-ae",
+        CONV_AE,
+        &book_autoencoder_spec(ctx),
+    )
+}
+
+/// The book classifier as a planned model.
+pub fn planned_book_classifier<B: AutodiffBackend>(ctx: &Ctx<B>) -> PlannedModel {
+    PlannedModel::new(
+        ctx.artifacts,
+        "classifier/classifier",
+        CLASSIFIER,
+        &book_classifier_spec(ctx),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::store::artifacts::KeyContext;
+
+    fn context() -> KeyContext {
+        KeyContext {
+            ex2_version: "0.1.0".into(),
+            training_code: "abc".into(),
+            backend: "cpu".into(),
+            kernels: "AVX-512 matrix kernels".into(),
+            dataset_checksums: BTreeMap::from([("train".into(), "00".into())]),
+            test_size: 1000,
+        }
+    }
+
+    /// Every input common to a run's keys changes them all.
+    #[test]
+    fn every_context_input_changes_the_cache_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = serde_json::json!({"model": 1});
+        let key = |c: KeyContext| ArtifactStore::new(dir.path().into(), c).key(CONV_AE, &spec);
+        type Edit = Box<dyn Fn(&mut KeyContext)>;
+        let edits: Vec<Edit> = vec![
+            Box::new(|c| c.ex2_version = "0.2.0".into()),
+            Box::new(|c| c.training_code = "abd".into()),
+            Box::new(|c| c.backend = "cuda".into()),
+            Box::new(|c| c.kernels = "AVX2/FMA matrix kernels".into()),
+            Box::new(|c| {
+                c.dataset_checksums.insert("train".into(), "01".into());
+            }),
+            Box::new(|c| c.test_size += 1),
+        ];
+        let base = key(context());
+        assert_eq!(base, key(context()), "keys are stable");
+        let mut seen = BTreeSet::from([base]);
+        for edit in &edits {
+            let mut c = context();
+            edit(&mut c);
+            assert!(seen.insert(key(c)), "a context edit kept the key");
+        }
+        let store = ArtifactStore::new(dir.path().into(), context());
+        assert_ne!(store.key(CONV_AE, &spec), store.key(MLP_AE, &spec));
+    }
+}
