@@ -2,6 +2,7 @@
 //! produces, and the metric tables it fills.
 
 pub mod output;
+pub mod rows;
 pub mod table;
 
 use std::fmt;

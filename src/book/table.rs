@@ -52,6 +52,16 @@ impl Table {
         })
     }
 
+    /// A table from rows of a `#[derive(Serialize)]` struct: one column per
+    /// field, in declaration order, named as serde names the field.
+    pub fn from_rows<R: Serialize>(name: &str, keys: &[&str], rows: &[R]) -> Result<Self> {
+        ensure!(!rows.is_empty(), "table `{name}` has no rows");
+        let columns = anyhow::Context::with_context(super::rows::columns(rows), || {
+            format!("building table `{name}`")
+        })?;
+        Self::new(name, keys, columns)
+    }
+
     /// A table of measurements that vary between identical runs (times).
     pub fn volatile(mut self) -> Self {
         self.volatile = true;
@@ -166,6 +176,31 @@ mod tests {
         assert_eq!(rows[0]["loss"], Value::from("mse"));
         assert_eq!(rows[0]["test_l1"], Value::from(0.123457));
         assert_eq!(table().schema().columns, ["epoch", "loss", "test_l1"]);
+    }
+
+    #[test]
+    fn rows_of_a_struct_write_the_same_csv_as_columns() {
+        #[derive(Serialize)]
+        struct Row {
+            epoch: u32,
+            loss: &'static str,
+            test_l1: f64,
+        }
+        let rows = [
+            Row {
+                epoch: 1,
+                loss: "mse",
+                test_l1: 0.123_456_789,
+            },
+            Row {
+                epoch: 2,
+                loss: "l1",
+                test_l1: 1e-9,
+            },
+        ];
+        let t = Table::from_rows("history", &["epoch"], &rows).unwrap();
+        assert_eq!(t.to_csv().unwrap(), table().to_csv().unwrap());
+        assert_eq!(t.rows(), table().rows());
     }
 
     #[test]
