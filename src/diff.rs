@@ -5,12 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use polars::prelude::*;
 use serde::Serialize;
 
 use crate::book::table::TableSchema;
 use crate::config::Tolerance;
+use crate::store::runs::{ChapterTables, Run};
 
 /// Tolerances: a default, and overrides per `chapter/table` or
 /// `chapter/table.column` (the most specific wins).
@@ -114,33 +115,21 @@ fn read_csv(path: &Path) -> Result<DataFrame> {
         .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))
 }
 
-fn load_run(run: &Path) -> Result<RunTables> {
-    let root = run.join("tables");
-    if !run.join("manifest.json").is_file() {
+fn load_run(run: &Run) -> Result<RunTables> {
+    if !run.is_complete() {
         bail!(
-            "{} is not a complete run (it has no manifest.json)",
-            run.display()
+            "{} is not a complete run (it has no manifest)",
+            run.dir.display()
         );
     }
     let mut tables = BTreeMap::new();
-    let Ok(chapters) = std::fs::read_dir(&root) else {
-        return Ok(RunTables { tables });
-    };
-    for chapter in chapters {
-        let dir = chapter?.path();
-        let schema_path = dir.join("tables.json");
-        if !schema_path.is_file() {
-            continue;
-        }
-        let chapter = dir
-            .file_name()
-            .expect("a directory has a name")
-            .to_string_lossy()
-            .into_owned();
-        let schemas: Vec<TableSchema> = serde_json::from_slice(&std::fs::read(&schema_path)?)
-            .with_context(|| format!("reading {}", schema_path.display()))?;
-        for schema in schemas {
-            let frame = read_csv(&dir.join(format!("{}.csv", schema.name)))?;
+    for ChapterTables {
+        chapter,
+        tables: schemas,
+    } in run.tables()?
+    {
+        for (schema, csv) in schemas {
+            let frame = read_csv(&csv)?;
             let mut rows = BTreeMap::new();
             let mut order = Vec::new();
             let columns: Vec<&Column> = frame.columns().iter().collect();
@@ -197,8 +186,8 @@ fn compare_cell(
 /// Compares every table of run `a` with run `b`.
 /// `chapters` (if not empty) limits the comparison to those chapters' tables.
 pub fn diff_runs(
-    a: &Path,
-    b: &Path,
+    a: &Run,
+    b: &Run,
     tolerances: &Tolerances,
     include_volatile: bool,
     chapters: &[String],
@@ -334,8 +323,8 @@ pub fn diff_runs(
         }
     }
     Ok(DiffReport {
-        run_a: a.display().to_string(),
-        run_b: b.display().to_string(),
+        run_a: a.dir.display().to_string(),
+        run_b: b.dir.display().to_string(),
         rows,
         skipped_volatile: skipped,
     })

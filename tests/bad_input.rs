@@ -104,7 +104,7 @@ fn out_of_range_settings_name_their_key() {
 #[test]
 fn cuda_backend_without_the_feature_is_a_clear_error() {
     let book = Book::new();
-    let out = book.ex2(&["--backend", "cuda", "build-report"]);
+    let out = book.ex2(&["build-report", "--backend", "cuda"]);
     assert_eq!(out.status.code(), Some(3));
     let e = stderr(&out);
     assert!(e.contains("--features cuda"), "{e}");

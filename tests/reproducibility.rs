@@ -334,7 +334,7 @@ fn diverging_training_fails_its_chapter_and_the_book_still_builds() {
 #[test]
 fn several_seeds_report_means_and_deviations() {
     let book = Book::with_chapters(&["classifier", "theory"], |t| t);
-    let out = book.ex2(&["--seeds", "2", "build-report"]);
+    let out = book.ex2(&["build-report", "--seeds", "2"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let run = book.runs().pop().unwrap();
     let history = std::fs::read_to_string(run.join("tables/classifier/history.csv")).unwrap();
@@ -365,6 +365,11 @@ fn several_seeds_report_means_and_deviations() {
     // A run compared with itself under --tol-sigma: the deviations are not compared.
     let out = book.ex2(&["diff", "latest", "latest", "--tol-sigma", "2"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    let out = book.ex2(&["--seeds", "0", "list"]);
+    let out = book.ex2(&["build-report", "--seeds", "0"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("must be at least 1"),
+        "{}",
+        stderr(&out)
+    );
 }

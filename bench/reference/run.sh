@@ -30,10 +30,12 @@ done
 python3 - "$out" <<'PY'
 import csv, glob, statistics, sys
 out = sys.argv[1]
-ex2 = {}
+ex2, names = {}, {}
 for f in glob.glob(f"{out}/ex2-*.csv"):
     for row in csv.DictReader(open(f)):
-        ex2.setdefault(row["measurement"], []).append(float(row["median"]))
+        # `kind` names what is measured; `measurement` says it in words.
+        ex2.setdefault(row["kind"], []).append(float(row["median"]))
+        names[row["kind"]] = row["measurement"]
 torch = {}
 for line in open(f"{out}/torch.csv"):
     name, median, *_ = line.strip().split(",")
@@ -41,18 +43,18 @@ for line in open(f"{out}/torch.csv"):
 med = lambda xs: statistics.median(xs)
 print(f"{'measurement':<48} {'images/s':>10}")
 for k, v in sorted(ex2.items()):
-    print(f"ex2 {k:<44} {med(v):>10.0f}")
+    print(f"ex2 {names[k]:<44} {med(v):>10.0f}")
 for k, v in sorted(torch.items()):
     print(f"{k:<48} {med(v):>10.0f}")
-pairs = [("conv AE training (batch 128)", "pytorch conv AE training"),
-         ("classifier training (batch 128)", "pytorch classifier training")]
+pairs = [("conv-ae-training", "pytorch conv AE training"),
+         ("classifier-training", "pytorch classifier training")]
 for e, t in pairs:
     if e in ex2 and t in torch:
         print(f"ratio ex2 / PyTorch, {t[8:]}: {med(ex2[e]) / med(torch[t]):.2f}")
     if e in ex2 and t + " (flush denormal)" in torch:
         print(f"ratio ex2 / PyTorch (flush denormal), {t[8:]}: {med(ex2[e]) / med(torch[t + ' (flush denormal)']):.2f}")
 for k in sorted(ex2):
-    if k.startswith("2 concurrent conv AE trainings") and "pytorch conv AE training" in torch:
-        print(f"ratio ex2 ({k[2:]}) / PyTorch (one job), conv AE: "
+    if k.startswith("concurrent-") and "pytorch conv AE training" in torch:
+        print(f"ratio ex2 ({names[k][2:]}) / PyTorch (one job), conv AE: "
               f"{med(ex2[k]) / med(torch['pytorch conv AE training']):.2f}")
 PY

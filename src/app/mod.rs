@@ -2,6 +2,7 @@
 //! line and one module per subcommand. Nothing below imports from here.
 
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod runner;

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::app::backend::{BackendKind, BackendTask, dispatch};
 use crate::base::atomic::write_atomic;
@@ -17,9 +17,8 @@ use crate::data::{self, DatasetSource, Mnist};
 use crate::experiment::Ctx;
 use crate::report::{self, ChapterContent, ChapterView};
 use crate::store::artifacts::{ArtifactStore, CacheStats, KeyContext};
-use crate::store::lock::StoreLock;
 use crate::store::manifest::{self, ChapterRecord, DatasetRecord, Manifest};
-use crate::store::{Run, StoredChapter, publish_figures};
+use crate::store::{Run, Runs, StoredChapter};
 
 pub struct BuildOptions {
     /// Chapters to compute in this run; the rest of the book is reused.
@@ -97,6 +96,7 @@ pub fn key_context(backend: BackendKind, data: &Mnist) -> KeyContext {
 
 struct BookTask<'a> {
     config: &'a Config,
+    runs: &'a Runs,
     data: &'a Mnist,
     run: &'a Run,
     run_chapters: &'a [ChapterId],
@@ -119,11 +119,9 @@ impl BackendTask for BookTask<'_> {
         device: B::Device,
         device_name: String,
     ) -> Result<Computed> {
-        let artifacts = ArtifactStore::new(
-            self.config.runs_dir().join("cache"),
-            key_context(self.backend, self.data),
-        )
-        .retraining(self.force);
+        let artifacts =
+            ArtifactStore::new(self.runs.cache_dir(), key_context(self.backend, self.data))
+                .retraining(self.force);
         let ctx = Ctx::<B> {
             device,
             config: self.config,
@@ -176,7 +174,7 @@ impl BookTask<'_> {
         if self.run_chapters.contains(&id) {
             return run("asked for".into());
         }
-        let Some(found) = latest_stored(&self.config.runs_dir(), id, &self.run.id)? else {
+        let Some(found) = self.runs.latest_stored(id, &self.run.id)? else {
             return run("no earlier complete run has it".into());
         };
         let Some(record) = found.record else {
@@ -229,7 +227,7 @@ impl BookTask<'_> {
                     "{id}: reused from run {} (computed in {}; same settings, data, backend and ex2 build)",
                     reuse.from, reuse.computed_in
                 );
-                copy_chapter(&self.config.runs_dir().join(&reuse.from), self.run, id)?;
+                self.run.copy_chapter(&self.runs.run(&reuse.from), id)?;
                 let record = ChapterRecord {
                     reused_from: Some(reuse.computed_in),
                     ..record("reused")
@@ -365,73 +363,6 @@ fn run_seeds<B: burn::tensor::backend::AutodiffBackend>(
     seeds::aggregate(outputs)
 }
 
-/// A chapter as an earlier run stored it.
-pub struct Stored {
-    pub run: String,
-    pub stored: StoredChapter,
-    /// The run's manifest record of the chapter.
-    pub record: Option<ChapterRecord>,
-}
-
-/// The newest complete run (other than `except`) that stored chapter `id`.
-pub fn latest_stored(runs_dir: &Path, id: ChapterId, except: &str) -> Result<Option<Stored>> {
-    for run_id in complete_runs(runs_dir)?.into_iter().rev() {
-        if run_id == except {
-            continue;
-        }
-        let dir = runs_dir.join(&run_id);
-        let p = dir.join("chapters").join(id.as_str()).join("output.json");
-        if let Ok(bytes) = std::fs::read(&p) {
-            let stored: StoredChapter = serde_json::from_slice(&bytes)
-                .with_context(|| format!("reading {}", p.display()))?;
-            let m = dir.join("manifest.json");
-            let manifest: Manifest = serde_json::from_slice(&std::fs::read(&m)?)
-                .with_context(|| format!("reading {}", m.display()))?;
-            let record = manifest.chapters.into_iter().find(|c| c.id == id.as_str());
-            return Ok(Some(Stored {
-                run: run_id,
-                stored,
-                record,
-            }));
-        }
-    }
-    Ok(None)
-}
-
-/// Ids of the runs that finished (have a manifest), oldest first.
-pub fn complete_runs(runs_dir: &Path) -> Result<Vec<String>> {
-    let mut ids = Vec::new();
-    let Ok(entries) = std::fs::read_dir(runs_dir) else {
-        return Ok(ids);
-    };
-    for entry in entries {
-        let entry = entry?;
-        if entry.path().join("manifest.json").is_file() {
-            ids.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    ids.sort();
-    Ok(ids)
-}
-
-fn copy_chapter(from_run: &Path, to: &Run, id: ChapterId) -> Result<()> {
-    for sub in ["chapters", "tables", "figures"] {
-        let src = from_run.join(sub).join(id.as_str());
-        let dst = to.dir.join(sub).join(id.as_str());
-        if !src.is_dir() {
-            continue;
-        }
-        for entry in std::fs::read_dir(&src)? {
-            let p = entry?.path();
-            if p.is_file() {
-                let name = p.file_name().expect("a file has a name");
-                write_atomic(&dst.join(name), &std::fs::read(&p)?)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
     let started = chrono::Utc::now();
     crate::app::backend::ensure_compiled(opts.backend)?;
@@ -444,19 +375,21 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
         data.test.len(),
         data.dir.display()
     );
-    let _lock = StoreLock::acquire(&config.runs_dir(), opts.lock_wait)?;
+    let runs = Runs::of(config);
+    let _lock = runs.lock(opts.lock_wait)?;
     crate::runtime::scheduler::configure(opts.budget);
     eprintln!(
         "up to {} trainings at a time, {} thread(s) each",
         opts.budget.jobs, opts.budget.threads_per_job
     );
-    let run = Run::create(&config.runs_dir(), &config.profile_name)?;
+    let run = runs.create(&config.profile_name)?;
     eprintln!("run {} in {}", run.id, run.dir.display());
 
     let computed = dispatch(
         opts.backend,
         BookTask {
             config,
+            runs: &runs,
             data: &data,
             run: &run,
             run_chapters: &opts.run_chapters,
@@ -497,25 +430,19 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
     // PDF) goes to the manifest only: a book cannot state its own.
     let rendering = Instant::now();
     let source = report::render_book(config, &sources, &computed.views, &manifest)?;
-    write_atomic(&run.dir.join("book.typ"), source.as_bytes())?;
     let mut files = vec![("references.yml".to_string(), sources.references.clone())];
-    for id in &config.book.book.chapters {
-        let dir = run.figures_dir(*id);
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            for entry in entries {
-                let p = entry?.path();
-                let name = p.file_name().expect("file").to_string_lossy().into_owned();
-                files.push((format!("figures/{id}/{name}"), std::fs::read(&p)?));
-            }
+    for &id in &config.book.book.chapters {
+        for (name, bytes) in run.figures(id)? {
+            files.push((format!("figures/{id}/{name}"), bytes));
         }
     }
     let pdf = report::typst::compile_pdf(&source, files)?;
     manifest.render_seconds = Some(rendering.elapsed().as_secs_f64());
-    write_atomic(&run.dir.join("ex2.pdf"), &pdf)?;
+    run.write_book(&source, &pdf)?;
     write_atomic(&opts.out, &pdf)?;
     run.write_manifest(&manifest)?;
     for id in &config.book.book.chapters {
-        publish_figures(&run, *id, &config.figures_dir())?;
+        run.publish_figures(*id, &config.figures_dir())?;
     }
 
     let failed: Vec<_> = computed

@@ -17,6 +17,12 @@
 //! kernels run instead ([`ConvStrategy::Native`]). Both strategies compute
 //! the same function on the same NHWC rows, so a model means the same
 //! thing under either.
+//!
+//! Process-wide state, kept global on purpose: the strategy flag. It is read
+//! inside every convolution's forward pass, deep inside burn modules whose
+//! records must not carry it; it is set once per process from the backend
+//! (`app::backend::dispatch`), before any model runs. `app::bench` switches
+//! it between measurements to time the other strategy, and switches it back.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -11,6 +11,14 @@
 //! classifier-decoding and the classifier) share one training instead of a
 //! hand-written dependency graph. Every model's numbers depend only on its
 //! spec and seed (`crate::nn::init::seeded_init`), so the schedule changes no result.
+//!
+//! Process-wide state, kept global on purpose: the slot pool. Every heavy
+//! job anywhere — a training in `experiment`, an SVM or a t-SNE in `ml`, a
+//! probe in a chapter — must draw from the *same* pool, or two pools would
+//! oversubscribe the cores; a handle would have to travel through every
+//! training loop and classic-ML call only to reach the one pool there is.
+//! Only the runner (once per build, before any chapter starts) and `bench`
+//! (between its measurements, never during one) call [`configure`].
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};

@@ -9,6 +9,10 @@
 //! can exceed the chapter's wall time. The clock follows the work across
 //! threads because the scheduler, which starts every thread a chapter
 //! uses, hands the caller's clock to it.
+//!
+//! Process-wide state: none. The clock is a thread-local that the chapter
+//! sets for its own threads ([`chapter`]) and the scheduler carries to the
+//! threads it starts; the code that times a phase needs no handle.
 
 use std::cell::RefCell;
 use std::sync::Arc;

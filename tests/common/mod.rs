@@ -53,16 +53,19 @@ impl Book {
         self.dir.path()
     }
 
-    /// `ex2 --book <this>/book.toml --profile smoke <args>`, not started.
+    /// `ex2 --book <this>/book.toml --profile smoke <args>`, not started;
+    /// the commands that build get `--out <this>/ex2.pdf`.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_ex2"));
         c.arg("--book")
             .arg(self.path().join("book.toml"))
-            .args(["--profile", "smoke", "--out"])
-            .arg(self.path().join("ex2.pdf"))
+            .args(["--profile", "smoke"])
             .args(args)
             .current_dir(self.path())
             .env("RAYON_NUM_THREADS", "2");
+        if args.iter().any(|a| ["build-report", "chapter"].contains(a)) {
+            c.arg("--out").arg(self.path().join("ex2.pdf"));
+        }
         c
     }
 

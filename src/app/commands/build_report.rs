@@ -2,31 +2,42 @@
 
 use anyhow::Result;
 
-use crate::app::cli::GlobalArgs;
-use crate::app::runner::{self, BuildOptions, BuildSummary};
+use super::Exit;
+use crate::app::cli::{BookArgs, BuildArgs};
+use crate::app::runner::{self, BuildOptions};
 use crate::book::ChapterId;
+use crate::config::Config;
 
-pub fn run(global: &GlobalArgs) -> Result<BuildSummary> {
-    let config = super::load_config(global)?;
+pub fn run(book: &BookArgs, args: &BuildArgs) -> Result<Exit> {
+    let config = load_config(book, args)?;
     let chapters: Vec<ChapterId> = config.book.book.chapters.clone();
-    build(global, &config, chapters, false)
+    build(args, &config, chapters, false)
+}
+
+/// book.toml, with `--seeds` applied to the profile.
+pub(crate) fn load_config(book: &BookArgs, args: &BuildArgs) -> Result<Config> {
+    let mut config = super::load_config(book)?;
+    if let Some(n) = args.seeds {
+        config.profile.seeds = n;
+    }
+    Ok(config)
 }
 
 pub(crate) fn build(
-    global: &GlobalArgs,
-    config: &crate::config::Config,
+    args: &BuildArgs,
+    config: &Config,
     run_chapters: Vec<ChapterId>,
     force: bool,
-) -> Result<BuildSummary> {
+) -> Result<Exit> {
     let opts = BuildOptions {
         run_chapters,
-        backend: global.backend,
-        data_dir: global.data_dir.clone(),
-        out: global.out.clone(),
+        backend: args.backend.backend,
+        data_dir: args.data.data_dir.clone(),
+        out: args.out.clone(),
         command_line: std::env::args().collect(),
-        lock_wait: std::time::Duration::from_secs(global.lock_wait),
+        lock_wait: std::time::Duration::from_secs(args.lock_wait),
         force,
-        budget: crate::runtime::scheduler::Budget::with_jobs(global.jobs),
+        budget: crate::runtime::scheduler::Budget::with_jobs(args.jobs),
     };
     let summary = runner::build(config, &opts)?;
     eprintln!(
@@ -34,5 +45,9 @@ pub(crate) fn build(
         summary.pdf.display(),
         summary.run.dir.display()
     );
-    Ok(summary)
+    Ok(if summary.failed.is_empty() {
+        Exit::Success
+    } else {
+        Exit::ChaptersFailed(summary.failed)
+    })
 }

@@ -2,19 +2,19 @@
 
 use anyhow::Result;
 
-use crate::app::cli::GlobalArgs;
-use crate::app::runner::BuildSummary;
+use super::Exit;
+use crate::app::cli::{BookArgs, ChapterArgs};
 use crate::base::error::Ex2Error;
-use crate::book::ChapterId;
 
-pub fn run(global: &GlobalArgs, ids: &[ChapterId], force: bool) -> Result<BuildSummary> {
-    let config = super::load_config(global)?;
-    if let Some(id) = ids
+pub fn run(book: &BookArgs, args: &ChapterArgs) -> Result<Exit> {
+    let config = super::build_report::load_config(book, &args.build)?;
+    if let Some(id) = args
+        .ids
         .iter()
         .find(|id| !config.book.book.chapters.contains(id))
     {
         return Err(Ex2Error::Config {
-            file: global.book.clone(),
+            file: book.book.clone(),
             message: format!(
                 "chapter `{id}` is not in book.chapters ({})",
                 config
@@ -29,5 +29,5 @@ pub fn run(global: &GlobalArgs, ids: &[ChapterId], force: bool) -> Result<BuildS
         }
         .into());
     }
-    super::build_report::build(global, &config, ids.to_vec(), force)
+    super::build_report::build(&args.build, &config, args.ids.clone(), args.force)
 }

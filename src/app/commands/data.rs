@@ -2,15 +2,16 @@
 
 use anyhow::Result;
 
-use crate::app::cli::{DataAction, GlobalArgs};
+use super::Exit;
+use crate::app::cli::{BookArgs, DataAction, DataCommand};
 use crate::app::runner::dataset_dir;
 use crate::data;
 use crate::data::DatasetSource;
 
-pub fn run(global: &GlobalArgs, action: &DataAction) -> Result<()> {
-    let config = super::load_config(global)?;
-    let dir = dataset_dir(&config, global.data_dir.as_deref());
-    match action {
+pub fn run(book: &BookArgs, args: &DataCommand) -> Result<Exit> {
+    let config = super::load_config(book)?;
+    let dir = dataset_dir(&config, args.data.data_dir.as_deref());
+    match args.action {
         DataAction::Fetch => {
             if config.profile.dataset == DatasetSource::Fixture {
                 println!(
@@ -29,7 +30,7 @@ pub fn run(global: &GlobalArgs, action: &DataAction) -> Result<()> {
     }
 }
 
-fn verify(source: DatasetSource, dir: &std::path::Path) -> Result<()> {
+fn verify(source: DatasetSource, dir: &std::path::Path) -> Result<Exit> {
     let mut first_error = None;
     for f in data::files_of(source) {
         match data::read_verified(dir, f) {
@@ -54,7 +55,7 @@ fn verify(source: DatasetSource, dir: &std::path::Path) -> Result<()> {
         }
     }
     match first_error {
-        None => Ok(()),
+        None => Ok(Exit::Success),
         Some(e) => Err(e),
     }
 }

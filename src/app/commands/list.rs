@@ -2,22 +2,19 @@
 
 use anyhow::Result;
 
-use crate::app::cli::GlobalArgs;
-use crate::app::runner::complete_runs;
+use super::Exit;
+use crate::app::cli::BookArgs;
 use crate::book::ChapterId;
-use crate::store::Manifest;
+use crate::store::Runs;
 
-pub fn run(global: &GlobalArgs) -> Result<()> {
-    let config = super::load_config(global)?;
-    let runs_dir = config.runs_dir();
-    let latest = complete_runs(&runs_dir)?.pop();
-    let manifest: Option<Manifest> = latest.as_ref().and_then(|id| {
-        let bytes = std::fs::read(runs_dir.join(id).join("manifest.json")).ok()?;
-        serde_json::from_slice(&bytes).ok()
-    });
+pub fn run(book: &BookArgs) -> Result<Exit> {
+    let config = super::load_config(book)?;
+    let runs = Runs::of(&config);
+    let latest = runs.latest()?;
+    let manifest = latest.as_ref().map(|run| run.manifest()).transpose()?;
     match &latest {
-        Some(id) => println!("latest run: {id} ({})", runs_dir.join(id).display()),
-        None => println!("no complete run in {}", runs_dir.display()),
+        Some(run) => println!("latest run: {} ({})", run.id, run.dir.display()),
+        None => println!("no complete run in {}", runs.dir().display()),
     }
     println!(
         "{:<20} {:<37} {:<8} {:>8}  tables",
@@ -48,5 +45,5 @@ pub fn run(global: &GlobalArgs) -> Result<()> {
     if !unused.is_empty() {
         println!("known but not in book.chapters: {}", unused.join(", "));
     }
-    Ok(())
+    Ok(Exit::Success)
 }

@@ -4,8 +4,9 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::app::backend::{BackendTask, dispatch};
-use crate::app::cli::{GlobalArgs, PlanArgs, PlanFormat};
+use super::Exit;
+use crate::app::backend::{BackendKind, BackendTask, dispatch};
+use crate::app::cli::{BookArgs, PlanArgs, PlanFormat};
 use crate::app::runner::{key_context, load_data};
 use crate::chapters::book_models;
 use crate::config::Config;
@@ -63,7 +64,7 @@ fn why_not_cached(
 struct Plan<'a> {
     config: &'a Config,
     data: &'a Mnist,
-    global: &'a GlobalArgs,
+    backend: BackendKind,
 }
 
 impl BackendTask for Plan<'_> {
@@ -75,8 +76,8 @@ impl BackendTask for Plan<'_> {
         _device_name: String,
     ) -> Result<Vec<PlanEntry>> {
         let artifacts = ArtifactStore::new(
-            self.config.runs_dir().join("cache"),
-            key_context(self.global.backend, self.data),
+            crate::store::Runs::of(self.config).cache_dir(),
+            key_context(self.backend, self.data),
         );
         let ctx = Ctx::<B> {
             device,
@@ -99,23 +100,24 @@ impl BackendTask for Plan<'_> {
     }
 }
 
-/// The plan of the book as `global` configures it (the first seed's models).
-pub fn plan(global: &GlobalArgs) -> Result<Vec<PlanEntry>> {
-    let config = super::load_config(global)?;
-    crate::app::backend::ensure_compiled(global.backend)?;
-    let data = load_data(&config, global.data_dir.as_deref())?;
+/// The plan of the book as configured (the first seed's models).
+pub fn plan(book: &BookArgs, args: &PlanArgs) -> Result<Vec<PlanEntry>> {
+    let config = super::load_config(book)?;
+    let backend = args.backend.backend;
+    crate::app::backend::ensure_compiled(backend)?;
+    let data = load_data(&config, args.data.data_dir.as_deref())?;
     dispatch(
-        global.backend,
+        backend,
         Plan {
             config: &config,
             data: &data,
-            global,
+            backend,
         },
     )
 }
 
-pub fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<()> {
-    let entries = plan(global)?;
+pub fn run(book: &BookArgs, args: &PlanArgs) -> Result<Exit> {
+    let entries = plan(book, args)?;
     match args.format {
         PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&entries)?),
         PlanFormat::Text => {
@@ -133,5 +135,5 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<()> {
             );
         }
     }
-    Ok(())
+    Ok(Exit::Success)
 }
