@@ -121,6 +121,10 @@ fn column(name: &str, cells: Vec<Cell>) -> Result<Column> {
                 .collect();
             optional!(name, v, nulls)
         }
+    } else if cells.iter().all(|c| matches!(c, Cell::Null)) {
+        // A column of `None`s only: its Rust type is not in the values;
+        // nullable numbers are measurements, so floats.
+        Column::new(name, vec![None::<f64>; cells.len()])
     } else if has(|c| matches!(c, Cell::I64(_))) {
         let v: Vec<Option<i64>> = cells
             .into_iter()
@@ -437,6 +441,17 @@ mod tests {
         let dtypes: Vec<String> = cols.iter().map(|c| c.dtype().to_string()).collect();
         assert_eq!(dtypes, ["u64", "str", "f64", "f64", "f32"]);
         assert_eq!(cols[3].null_count(), 1);
+    }
+
+    #[test]
+    fn a_column_of_nones_is_a_float_column() {
+        #[derive(Serialize)]
+        struct Row {
+            published: Option<f64>,
+        }
+        let cols = columns(&[Row { published: None }, Row { published: None }]).unwrap();
+        assert_eq!(cols[0].dtype().to_string(), "f64");
+        assert_eq!(cols[0].null_count(), 2);
     }
 
     #[test]
