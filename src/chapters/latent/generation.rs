@@ -1,0 +1,242 @@
+//! Generation: a Gaussian per class in each AE's code space (the book AE
+//! and the small-set AEs), fitted on the codes it gives the profile's
+//! labelled training images; the decoded samples judged by the digit
+//! classifier and by their diversity.
+
+use anyhow::Result;
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::Serialize;
+
+use super::Study;
+use super::trained::Trained;
+use crate::book::Figure;
+use crate::book::table::Table;
+use crate::chapters::{classify_digits, final_test_error};
+use crate::experiment::Ctx;
+use crate::experiment::models::TrainedAe;
+use crate::ml::latent::{mean_pairwise_distance, sample_class_gaussian};
+use crate::nn::autoencoder::Autoencoder;
+use crate::nn::classifier::Classifier;
+use crate::nn::conv_ae::SIDE;
+use crate::plot::digit_grid_png;
+
+/// The digits the small-set generation figure shows.
+const FOCUS_DIGITS: [usize; 3] = [2, 3, 8];
+
+#[derive(Serialize)]
+pub(super) struct GenerationFacts {
+    generated_recognised: f64,
+    generated_diversity_ratio: f64,
+    focus_digits: Vec<usize>,
+    generated_recognised_focus: f64,
+    worst_generated_digit: usize,
+    worst_generated_recognised: f64,
+    generation_sources: Vec<String>,
+}
+
+/// Generated digits of one AE, and how they measure up.
+struct Generation {
+    label: String,
+    training_images: usize,
+    test_l1: f64,
+    /// One per digit 0–9.
+    digits: Vec<GeneratedDigit>,
+}
+
+/// The samples of one digit's Gaussian.
+struct GeneratedDigit {
+    /// The first few, for the figures.
+    shown: Vec<Vec<u8>>,
+    /// Share the classifier reads as the digit.
+    recognised: f64,
+    /// Mean pairwise distance of the samples, and of as many real test
+    /// images of the digit (NaN with fewer than two).
+    diversity_generated: f64,
+    diversity_real: f64,
+}
+
+#[derive(Serialize)]
+struct GenerationRow {
+    autoencoder: String,
+    training_images: usize,
+    digit: usize,
+    recognised: f64,
+    diversity_generated: f64,
+    diversity_real: f64,
+    diversity_ratio: f64,
+}
+
+/// A row of `generation_summary`: one AE, its digits' means.
+#[derive(Serialize)]
+struct SummaryRow {
+    autoencoder: String,
+    training_images: usize,
+    test_l1: f64,
+    recognised: f64,
+    diversity_ratio: f64,
+}
+
+pub(super) fn generation<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    trained: &Trained<B>,
+    clf: &Classifier<B::InnerBackend>,
+) -> Result<Study<GenerationFacts>> {
+    let train = &ctx.data.train;
+    let mut sources = vec![(
+        "all training images".to_string(),
+        train.len(),
+        trained.book(),
+    )];
+    for s in &trained.small {
+        sources.push((format!("{} images", s.n), s.n, &s.ae));
+    }
+    let real = real_by_digit(ctx);
+    let generations: Vec<Generation> = sources
+        .into_iter()
+        .map(|(label, n, ae)| generate(ctx, clf, &real, label, n, ae))
+        .collect();
+    outputs(&generations)
+}
+
+/// Per digit, the first `generated_measured` test images of it.
+fn real_by_digit<B: AutodiffBackend>(ctx: &Ctx<B>) -> Vec<Vec<Vec<u8>>> {
+    let test = &ctx.data.test;
+    (0..10u8)
+        .map(|c| {
+            test.labels
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| **l == c)
+                .take(ctx.config.book.chapter.latent.generated_measured)
+                .map(|(i, _)| test.images.image(i).to_vec())
+                .collect()
+        })
+        .collect()
+}
+
+/// Samples each digit's Gaussian in `artifact`'s code space (seeded by
+/// `n`, the AE's training images, and the digit) and measures the decoded
+/// images.
+fn generate<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    clf: &Classifier<B::InnerBackend>,
+    real_by_digit: &[Vec<Vec<u8>>],
+    label: String,
+    n: usize,
+    artifact: &TrainedAe<B>,
+) -> Generation {
+    let section = &ctx.config.book.chapter.latent;
+    let (train, device) = (&ctx.data.train, &ctx.device);
+    let model = artifact.model.valid();
+    let (codes, dim) = model.encode_images(&train.images, device);
+    let mut digits = Vec::new();
+    for c in 0..10u8 {
+        let mut rng = StdRng::seed_from_u64(ctx.seed(&format!("latent/generate/{n}/{c}")));
+        let z = sample_class_gaussian(
+            &codes,
+            dim,
+            &train.labels,
+            c,
+            section.generated_measured,
+            &mut rng,
+        );
+        let images = model.decode_codes(&z, dim, device);
+        let predicted = classify_digits(clf, &images, device);
+        let recognised = predicted.iter().filter(|&&p| p == c).count() as f64 / images.len() as f64;
+        let diversity_generated = mean_pairwise_distance(&images);
+        let diversity_real = if real_by_digit[c as usize].len() >= 2 {
+            mean_pairwise_distance(&real_by_digit[c as usize])
+        } else {
+            f64::NAN
+        };
+        digits.push(GeneratedDigit {
+            shown: images.into_iter().take(section.generated_shown).collect(),
+            recognised,
+            diversity_generated,
+            diversity_real,
+        });
+    }
+    Generation {
+        label,
+        training_images: n,
+        test_l1: final_test_error(&artifact.history).l1,
+        digits,
+    }
+}
+
+/// Tables, figures and facts of the generation study (the first
+/// generation is the book AE's).
+fn outputs(generations: &[Generation]) -> Result<Study<GenerationFacts>> {
+    let mut rows = Vec::new();
+    let mut summary = Vec::new();
+    for g in generations {
+        for (c, d) in g.digits.iter().enumerate() {
+            rows.push(GenerationRow {
+                autoencoder: g.label.clone(),
+                training_images: g.training_images,
+                digit: c,
+                recognised: d.recognised,
+                diversity_generated: d.diversity_generated,
+                diversity_real: d.diversity_real,
+                diversity_ratio: d.diversity_generated / d.diversity_real,
+            });
+        }
+        let k = g.digits.len() as f64;
+        summary.push(SummaryRow {
+            autoencoder: g.label.clone(),
+            training_images: g.training_images,
+            test_l1: g.test_l1,
+            recognised: g.digits.iter().map(|d| d.recognised).sum::<f64>() / k,
+            diversity_ratio: g
+                .digits
+                .iter()
+                .map(|d| d.diversity_generated / d.diversity_real)
+                .sum::<f64>()
+                / k,
+        });
+    }
+    let book = &generations[0];
+    let focus = FOCUS_DIGITS;
+    let recognised = |c: usize| book.digits[c].recognised;
+    let worst = (0..10)
+        .min_by(|&a, &b| recognised(a).total_cmp(&recognised(b)))
+        .expect("ten digits");
+    let facts = GenerationFacts {
+        generated_recognised: summary[0].recognised,
+        generated_diversity_ratio: summary[0].diversity_ratio,
+        focus_digits: focus.to_vec(),
+        generated_recognised_focus: focus.iter().map(|&c| recognised(c)).sum::<f64>()
+            / focus.len() as f64,
+        worst_generated_digit: worst,
+        worst_generated_recognised: recognised(worst),
+        generation_sources: generations.iter().map(|g| g.label.clone()).collect(),
+    };
+    let tables = vec![
+        Table::from_rows("generation", &["training_images", "digit"], &rows)?,
+        Table::from_rows("generation_summary", &["training_images"], &summary)?,
+    ];
+
+    let grid: Vec<Vec<Vec<u8>>> = book.digits.iter().map(|d| d.shown.clone()).collect();
+    let mut figures = vec![Figure {
+        file: "generated.png".into(),
+        bytes: digit_grid_png(&grid, SIDE, 2)?,
+    }];
+    if generations.len() > 1 {
+        let grid: Vec<Vec<Vec<u8>>> = generations
+            .iter()
+            .flat_map(|g| focus.iter().map(|&c| g.digits[c].shown.clone()))
+            .collect();
+        figures.push(Figure {
+            file: "generated_small.png".into(),
+            bytes: digit_grid_png(&grid, SIDE, 2)?,
+        });
+    }
+    Ok(Study {
+        tables,
+        figures,
+        facts,
+    })
+}
