@@ -4,7 +4,6 @@
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use polars::prelude::Column;
 use serde::Serialize;
 
 use crate::book::table::Table;
@@ -80,18 +79,6 @@ struct Facts {
     any_published: bool,
 }
 
-struct Row {
-    model: String,
-    features: String,
-    train_size: usize,
-    accuracy: f64,
-    published: Option<f64>,
-    fit_seconds: f64,
-    predict_seconds: f64,
-    predictions: Vec<u8>,
-    deep: bool,
-}
-
 /// The models the chapter loads or trains.
 pub fn models<B: AutodiffBackend>(
     ctx: &Ctx<B>,
@@ -104,20 +91,46 @@ pub fn models<B: AutodiffBackend>(
 
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
-    let section = &ctx.config.book.chapter.baselines;
-    let profile = &ctx.config.profile;
-    let (train, test) = (&ctx.data.train, &ctx.data.test);
-    // Profile validation keeps both within the training split.
-    let linear_n = profile.linear_train_size();
-    let svm_n = profile.svm_train_size;
-    let settings = Settings {
-        svm_c: section.svm_c,
-        poly_c: section.poly_c,
-        poly_degree: section.poly_degree as f64,
-        logistic_iterations: section.logistic_iterations,
-    };
+    let sets = feature_sets(ctx)?;
+    let mut fits = classic(ctx, &sets.sets)?;
+    let deep = deep_classifier(ctx, sets.pixels)?;
+    fits.push(deep.fit);
+    out.tables.push(accuracy_table(&fits)?);
+    out.tables.push(timing_table(&fits)?);
 
-    // Feature sets, all from the first `linear_n` training images.
+    let extremes = Extremes::of(&fits);
+    let labels = &ctx.data.test.labels;
+    out.figures
+        .push(confusion("confusion-best.svg", labels, extremes.best)?);
+    out.figures
+        .push(confusion("confusion-worst.svg", labels, extremes.worst)?);
+    out.figures.push(accuracy_bars(&fits)?);
+    out.set_facts(&facts(ctx, &sets, &fits, &extremes, deep.cached))?;
+    Ok(out)
+}
+
+/// One feature set: its name in the tables, training and test features.
+struct FeatureSet {
+    name: String,
+    train: Features,
+    test: Features,
+}
+
+/// Raw pixels, the book AE's codes and PCA of the pixels (both
+/// standardised), all from the first `linear_n` training images.
+struct FeatureSets {
+    sets: Vec<FeatureSet>,
+    /// Pixels per image.
+    pixels: usize,
+    /// Dimensions of the AE codes, measured on the encoder.
+    code_dim: usize,
+}
+
+fn feature_sets<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<FeatureSets> {
+    let section = &ctx.config.book.chapter.baselines;
+    let (train, test) = (&ctx.data.train, &ctx.data.test);
+    // Profile validation keeps it within the training split.
+    let linear_n = ctx.config.profile.linear_train_size();
     let train_px = pixel_features(
         &train.images.pixels[..linear_n * train.images.pixels_per_image()],
         &train.labels[..linear_n],
@@ -138,28 +151,63 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let (train_pca, test_pca) = pca(&train_px, &test_px, section.pca_components)?;
     let (train_pca, test_pca) = standardise(&train_pca, &test_pca);
     let pixels = train.images.pixels_per_image();
-    let sets = [
-        (format!("raw pixels ({pixels})"), &train_px, &test_px),
-        (format!("AE codes ({d})"), &train_ae, &test_ae),
-        (
-            format!("PCA of pixels ({})", section.pca_components),
-            &train_pca,
-            &test_pca,
-        ),
-    ];
+    let set = |name: String, train: Features, test: Features| FeatureSet { name, train, test };
+    Ok(FeatureSets {
+        sets: vec![
+            set(format!("raw pixels ({pixels})"), train_px, test_px),
+            set(format!("AE codes ({d})"), train_ae, test_ae),
+            set(
+                format!("PCA of pixels ({})", section.pca_components),
+                train_pca,
+                test_pca,
+            ),
+        ],
+        pixels,
+        code_dim: d,
+    })
+}
 
-    let mut rows = Vec::new();
-    for (set, tr, te) in &sets {
+/// One model fitted on one feature set, and what it predicted.
+struct Fit {
+    model: String,
+    features: String,
+    train_size: usize,
+    accuracy: f64,
+    published: Option<f64>,
+    fit_seconds: f64,
+    predict_seconds: f64,
+    predictions: Vec<u8>,
+    deep: bool,
+}
+
+/// Every classic model on every feature set (SVMs on the first
+/// `svm_train_size` images, the others on `linear_n`).
+fn classic<B: AutodiffBackend>(ctx: &Ctx<B>, sets: &[FeatureSet]) -> Result<Vec<Fit>> {
+    let section = &ctx.config.book.chapter.baselines;
+    let profile = &ctx.config.profile;
+    let (linear_n, svm_n) = (profile.linear_train_size(), profile.svm_train_size);
+    let settings = Settings {
+        svm_c: section.svm_c,
+        poly_c: section.poly_c,
+        poly_degree: section.poly_degree as f64,
+        logistic_iterations: section.logistic_iterations,
+    };
+    let mut fits = Vec::new();
+    for set in sets {
         for model in Model::ALL {
             let n = if model.is_svm() { svm_n } else { linear_n };
-            eprintln!("baselines: {} on {set}, {n} training images", model.name());
-            let o = fit_predict(model, &tr.head(n), te, &settings)?;
-            rows.push(Row {
+            eprintln!(
+                "baselines: {} on {}, {n} training images",
+                model.name(),
+                set.name
+            );
+            let o = fit_predict(model, &set.train.head(n), &set.test, &settings)?;
+            fits.push(Fit {
                 model: model.name().into(),
-                features: set.clone(),
+                features: set.name.clone(),
                 train_size: n,
                 accuracy: o.accuracy,
-                published: if set.starts_with("raw") {
+                published: if set.name.starts_with("raw") {
                     published(model, section)
                 } else {
                     None
@@ -171,99 +219,119 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             });
         }
     }
-    // The book's deep classifier, for comparison.
+    Ok(fits)
+}
+
+/// The book's deep classifier, for comparison.
+struct DeepFit {
+    fit: Fit,
+    /// It came from the cache: its training time was measured earlier.
+    cached: bool,
+}
+
+fn deep_classifier<B: AutodiffBackend>(ctx: &Ctx<B>, pixels: usize) -> Result<DeepFit> {
     let clf = models::book_classifier(ctx)?;
     let started = std::time::Instant::now();
-    let e = embed(&clf.model.valid(), test, &ctx.device);
-    rows.push(Row {
-        model: "deep classifier".into(),
-        features: format!("raw pixels ({pixels})"),
-        train_size: train.len(),
-        accuracy: e.accuracy,
-        published: None,
-        fit_seconds: clf.history.last().map_or(0.0, |r| r.elapsed_seconds),
-        predict_seconds: started.elapsed().as_secs_f64(),
-        predictions: e.predictions,
-        deep: true,
-    });
+    let e = embed(&clf.model.valid(), &ctx.data.test, &ctx.device);
+    Ok(DeepFit {
+        fit: Fit {
+            model: "deep classifier".into(),
+            features: format!("raw pixels ({pixels})"),
+            train_size: ctx.data.train.len(),
+            accuracy: e.accuracy,
+            published: None,
+            fit_seconds: clf.history.last().map_or(0.0, |r| r.elapsed_seconds),
+            predict_seconds: started.elapsed().as_secs_f64(),
+            predictions: e.predictions,
+            deep: true,
+        },
+        cached: clf.cached,
+    })
+}
 
-    out.tables.push(Table::new(
-        "accuracy",
-        &["model", "features"],
-        vec![
-            Column::new(
-                "model".into(),
-                rows.iter().map(|r| r.model.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "features".into(),
-                rows.iter().map(|r| r.features.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "train_size".into(),
-                rows.iter().map(|r| r.train_size as u32).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "test_accuracy".into(),
-                rows.iter().map(|r| r.accuracy).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "published_accuracy".into(),
-                rows.iter().map(|r| r.published).collect::<Vec<_>>(),
-            ),
-        ],
-    )?);
-    out.tables.push(
-        Table::new(
-            "timing",
-            &["model", "features"],
-            vec![
-                Column::new(
-                    "model".into(),
-                    rows.iter().map(|r| r.model.clone()).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "features".into(),
-                    rows.iter().map(|r| r.features.clone()).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "fit_seconds".into(),
-                    rows.iter().map(|r| r.fit_seconds).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "predict_seconds".into(),
-                    rows.iter().map(|r| r.predict_seconds).collect::<Vec<_>>(),
-                ),
-            ],
-        )?
-        .volatile(),
-    );
+#[derive(Serialize)]
+struct AccuracyRow<'a> {
+    model: &'a str,
+    features: &'a str,
+    train_size: usize,
+    test_accuracy: f64,
+    published_accuracy: Option<f64>,
+}
 
-    let classic: Vec<&Row> = rows.iter().filter(|r| !r.deep).collect();
-    let best = classic
+fn accuracy_table(fits: &[Fit]) -> Result<Table> {
+    let rows: Vec<AccuracyRow> = fits
         .iter()
-        .max_by(|a, b| a.accuracy.total_cmp(&b.accuracy))
-        .expect("rows");
-    let worst = classic
+        .map(|f| AccuracyRow {
+            model: &f.model,
+            features: &f.features,
+            train_size: f.train_size,
+            test_accuracy: f.accuracy,
+            published_accuracy: f.published,
+        })
+        .collect();
+    Table::from_rows("accuracy", &["model", "features"], &rows)
+}
+
+#[derive(Serialize)]
+struct TimingRow<'a> {
+    model: &'a str,
+    features: &'a str,
+    fit_seconds: f64,
+    predict_seconds: f64,
+}
+
+/// Fit and prediction times (volatile).
+fn timing_table(fits: &[Fit]) -> Result<Table> {
+    let rows: Vec<TimingRow> = fits
         .iter()
-        .min_by(|a, b| a.accuracy.total_cmp(&b.accuracy))
-        .expect("rows");
-    out.figures.push(Figure {
-        file: "confusion-best.svg".into(),
-        bytes: confusion_svg(&confusion_counts(&test.labels, &best.predictions))?.into_bytes(),
-    });
-    out.figures.push(Figure {
-        file: "confusion-worst.svg".into(),
-        bytes: confusion_svg(&confusion_counts(&test.labels, &worst.predictions))?.into_bytes(),
-    });
-    let bars: Vec<(String, f64, usize)> = rows
+        .map(|f| TimingRow {
+            model: &f.model,
+            features: &f.features,
+            fit_seconds: f.fit_seconds,
+            predict_seconds: f.predict_seconds,
+        })
+        .collect();
+    Ok(Table::from_rows("timing", &["model", "features"], &rows)?.volatile())
+}
+
+/// The most and the least accurate classic fit.
+struct Extremes<'a> {
+    best: &'a Fit,
+    worst: &'a Fit,
+}
+
+impl<'a> Extremes<'a> {
+    fn of(fits: &'a [Fit]) -> Self {
+        let classic = || fits.iter().filter(|f| !f.deep);
+        Self {
+            best: classic()
+                .max_by(|a, b| a.accuracy.total_cmp(&b.accuracy))
+                .expect("fits"),
+            worst: classic()
+                .min_by(|a, b| a.accuracy.total_cmp(&b.accuracy))
+                .expect("fits"),
+        }
+    }
+}
+
+fn confusion(file: &str, labels: &[u8], fit: &Fit) -> Result<Figure> {
+    Ok(Figure {
+        file: file.into(),
+        bytes: confusion_svg(&confusion_counts(labels, &fit.predictions))?.into_bytes(),
+    })
+}
+
+/// Every fit's test accuracy, grouped by feature set (the deep classifier
+/// its own group).
+fn accuracy_bars(fits: &[Fit]) -> Result<Figure> {
+    let bars: Vec<(String, f64, usize)> = fits
         .iter()
-        .map(|r| {
-            let group = if r.deep {
+        .map(|f| {
+            let group = if f.deep {
                 3
-            } else if r.features.starts_with("raw") {
+            } else if f.features.starts_with("raw") {
                 0
-            } else if r.features.starts_with("AE") {
+            } else if f.features.starts_with("AE") {
                 1
             } else {
                 2
@@ -271,32 +339,42 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             (
                 format!(
                     "{} · {}",
-                    r.model,
-                    r.features.split(' ').next().unwrap_or("")
+                    f.model,
+                    f.features.split(' ').next().unwrap_or("")
                 ),
-                r.accuracy,
+                f.accuracy,
                 group,
             )
         })
         .collect();
-    out.figures.push(Figure {
+    Ok(Figure {
         file: "accuracy.svg".into(),
         bytes: bars_svg(&bars, "test accuracy", (0.0, 1.0))?.into_bytes(),
-    });
+    })
+}
 
-    let deep = rows.last().expect("deep row");
+fn facts<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    sets: &FeatureSets,
+    fits: &[Fit],
+    extremes: &Extremes,
+    deep_from_cache: bool,
+) -> Facts {
+    let profile = &ctx.config.profile;
+    let (best, worst) = (extremes.best, extremes.worst);
+    let deep = fits.last().expect("deep fit");
     let acc = |model: Model, set: &str| {
-        rows.iter()
-            .find(|r| r.model == model.name() && r.features.starts_with(set))
-            .map_or(f64::NAN, |r| r.accuracy)
+        fits.iter()
+            .find(|f| f.model == model.name() && f.features.starts_with(set))
+            .map_or(f64::NAN, |f| f.accuracy)
     };
     let (most_gaining, gain) = Model::ALL
         .into_iter()
         .map(|m| (m, acc(m, "AE") - acc(m, "raw")))
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .expect("models");
-    let svm_rows: Vec<&Row> = rows.iter().filter(|r| r.model.starts_with("SVM")).collect();
-    out.set_facts(&Facts {
+    let svm_fits: Vec<&Fit> = fits.iter().filter(|f| f.model.starts_with("SVM")).collect();
+    Facts {
         best_model: best.model.clone(),
         best_features: best.features.clone(),
         best_accuracy: best.accuracy,
@@ -306,22 +384,21 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         worst_accuracy: worst.accuracy,
         deep_accuracy: deep.accuracy,
         deep_fit_seconds: deep.fit_seconds,
-        deep_from_cache: clf.cached,
-        svm_train_size: svm_n,
-        linear_train_size: linear_n,
-        deep_train_size: train.len(),
-        test_size: test.len(),
-        pixels,
-        code_dim: d,
+        deep_from_cache,
+        svm_train_size: profile.svm_train_size,
+        linear_train_size: profile.linear_train_size(),
+        deep_train_size: ctx.data.train.len(),
+        test_size: ctx.data.test.len(),
+        pixels: sets.pixels,
+        code_dim: sets.code_dim,
         linear_svm_raw: acc(Model::LinearSvm, "raw"),
         linear_svm_ae: acc(Model::LinearSvm, "AE"),
         logistic_raw: acc(Model::Logistic, "raw"),
         logistic_ae: acc(Model::Logistic, "AE"),
         most_gaining_model: most_gaining.name().into(),
         most_gaining_gain: gain,
-        svm_models: svm_rows.len(),
-        svm_seconds: svm_rows.iter().map(|r| r.fit_seconds).sum(),
-        any_published: rows.iter().any(|r| r.published.is_some()),
-    })?;
-    Ok(out)
+        svm_models: svm_fits.len(),
+        svm_seconds: svm_fits.iter().map(|f| f.fit_seconds).sum(),
+        any_published: fits.iter().any(|f| f.published.is_some()),
+    }
 }

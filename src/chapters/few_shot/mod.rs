@@ -3,7 +3,6 @@
 
 use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
-use polars::prelude::Column;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -169,90 +168,19 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let trained = scratch(ctx, &subset)?;
     let h = &trained.history;
 
-    let mut counts = [0u32; 10];
-    for &l in &subset.split().labels {
-        counts[l as usize] += 1;
-    }
-    out.tables.push(Table::new(
-        "class_counts",
-        &["digit"],
-        vec![
-            Column::new("digit".into(), (0u32..10).collect::<Vec<_>>()),
-            Column::new("images".into(), counts.to_vec()),
-        ],
-    )?);
+    let balance = class_balance(&subset)?;
+    out.tables.push(balance.table);
     out.tables.push(history_table("history", h)?);
-    out.tables.push(
-        Table::new(
-            "timeline",
-            &["epoch"],
-            vec![
-                Column::new(
-                    "epoch".into(),
-                    h.iter().map(|r| r.epoch as u32).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "elapsed_seconds".into(),
-                    h.iter().map(|r| r.elapsed_seconds).collect::<Vec<_>>(),
-                ),
-            ],
-        )
-        .map(Table::volatile)?,
-    );
-    let o = overfitting(h);
-    out.tables.push(Table::new(
-        "overfitting",
-        &["measure"],
-        vec![
-            Column::new(
-                "measure".into(),
-                [
-                    "epoch of minimum test loss",
-                    "minimum test loss",
-                    "final test loss",
-                    "final train accuracy",
-                    "final test accuracy",
-                    "train - test accuracy gap",
-                ],
-            ),
-            Column::new(
-                "value".into(),
-                [
-                    o.best_loss_epoch as f64,
-                    o.best_loss,
-                    o.final_loss,
-                    o.final_train_accuracy,
-                    o.final_accuracy,
-                    o.accuracy_gap,
-                ],
-            ),
-        ],
-    )?);
+    out.tables.push(timeline(h)?);
+    let over = overfitting_study(h)?;
+    out.tables.push(over.table);
+    out.figures.extend(curves(h)?);
 
-    let by = |x: fn(&ClassEpoch) -> f64, y: fn(&ClassEpoch) -> f64| -> Vec<(f64, f64)> {
-        h.iter().map(|r| (x(r), y(r))).collect()
-    };
-    let epoch = |r: &ClassEpoch| r.epoch as f64;
-    let secs = |r: &ClassEpoch| r.elapsed_seconds;
-    for (file, x_label, x) in [
-        ("curves-epoch.svg", "epoch", epoch as fn(&ClassEpoch) -> f64),
-        ("curves-time.svg", "training time (s)", secs),
-    ] {
-        let acc = LineChart::new(x_label, "accuracy / cross-entropy")
-            .series(Series::new("train accuracy", by(x, |r| r.train_accuracy)))
-            .series(Series::new("test accuracy", by(x, |r| r.test_accuracy)))
-            .series(Series::new("train loss", by(x, |r| r.train_loss)))
-            .series(Series::new("test loss", by(x, |r| r.test_loss)));
-        out.figures.push(Figure {
-            file: file.into(),
-            bytes: acc.to_svg()?.into_bytes(),
-        });
-    }
-
+    let o = over.measures;
     out.set_facts(&Facts {
         labels: subset.len(),
-        min_class_count: *counts.iter().min().expect("10"),
-        max_class_count: *counts.iter().max().expect("10"),
+        min_class_count: balance.min,
+        max_class_count: balance.max,
         test_size: ctx.data.test.len(),
         best_loss_epoch: o.best_loss_epoch,
         best_loss: o.best_loss,
@@ -265,4 +193,105 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         loss_rise: o.loss_rise,
     })?;
     Ok(out)
+}
+
+#[derive(Serialize)]
+struct ClassCountRow {
+    digit: u32,
+    images: u32,
+}
+
+/// How many labelled images each digit has.
+struct ClassBalance {
+    table: Table,
+    min: u32,
+    max: u32,
+}
+
+fn class_balance(subset: &TrainingSet) -> Result<ClassBalance> {
+    let mut counts = [0u32; 10];
+    for &l in &subset.split().labels {
+        counts[l as usize] += 1;
+    }
+    let rows: Vec<ClassCountRow> = (0u32..10)
+        .zip(counts)
+        .map(|(digit, images)| ClassCountRow { digit, images })
+        .collect();
+    Ok(ClassBalance {
+        table: Table::from_rows("class_counts", &["digit"], &rows)?,
+        min: *counts.iter().min().expect("10"),
+        max: *counts.iter().max().expect("10"),
+    })
+}
+
+#[derive(Serialize)]
+struct TimelineRow {
+    epoch: usize,
+    elapsed_seconds: f64,
+}
+
+/// Training time per epoch (volatile).
+fn timeline(h: &[ClassEpoch]) -> Result<Table> {
+    let rows: Vec<TimelineRow> = h
+        .iter()
+        .map(|r| TimelineRow {
+            epoch: r.epoch,
+            elapsed_seconds: r.elapsed_seconds,
+        })
+        .collect();
+    Table::from_rows("timeline", &["epoch"], &rows).map(Table::volatile)
+}
+
+#[derive(Serialize)]
+struct MeasureRow {
+    measure: &'static str,
+    value: f64,
+}
+
+/// Over-fitting, measured and tabled.
+struct OverfittingStudy {
+    table: Table,
+    measures: Overfitting,
+}
+
+fn overfitting_study(h: &[ClassEpoch]) -> Result<OverfittingStudy> {
+    let o = overfitting(h);
+    let rows = [
+        ("epoch of minimum test loss", o.best_loss_epoch as f64),
+        ("minimum test loss", o.best_loss),
+        ("final test loss", o.final_loss),
+        ("final train accuracy", o.final_train_accuracy),
+        ("final test accuracy", o.final_accuracy),
+        ("train - test accuracy gap", o.accuracy_gap),
+    ]
+    .map(|(measure, value)| MeasureRow { measure, value });
+    Ok(OverfittingStudy {
+        table: Table::from_rows("overfitting", &["measure"], &rows)?,
+        measures: o,
+    })
+}
+
+/// Accuracy and loss curves, against epochs and against training time.
+fn curves(h: &[ClassEpoch]) -> Result<Vec<Figure>> {
+    let by = |x: fn(&ClassEpoch) -> f64, y: fn(&ClassEpoch) -> f64| -> Vec<(f64, f64)> {
+        h.iter().map(|r| (x(r), y(r))).collect()
+    };
+    let epoch = |r: &ClassEpoch| r.epoch as f64;
+    let secs = |r: &ClassEpoch| r.elapsed_seconds;
+    let mut figures = Vec::new();
+    for (file, x_label, x) in [
+        ("curves-epoch.svg", "epoch", epoch as fn(&ClassEpoch) -> f64),
+        ("curves-time.svg", "training time (s)", secs),
+    ] {
+        let acc = LineChart::new(x_label, "accuracy / cross-entropy")
+            .series(Series::new("train accuracy", by(x, |r| r.train_accuracy)))
+            .series(Series::new("test accuracy", by(x, |r| r.test_accuracy)))
+            .series(Series::new("train loss", by(x, |r| r.train_loss)))
+            .series(Series::new("test loss", by(x, |r| r.test_loss)));
+        figures.push(Figure {
+            file: file.into(),
+            bytes: acc.to_svg()?.into_bytes(),
+        });
+    }
+    Ok(figures)
 }

@@ -3,14 +3,14 @@
 
 use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
-use polars::prelude::Column;
 use serde::Serialize;
 
-use super::few_shot::{labelled_subset, overfitting, scratch, spec};
+use super::few_shot::{Overfitting, labelled_subset, overfitting, scratch, spec};
 use super::parallel;
 use crate::book::table::Table;
 use crate::book::{ChapterOutput, Figure};
 use crate::config::Config;
+use crate::data::TrainingSet;
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, PlannedModel, TrainedClassifier};
 use crate::plot::{LineChart, Series};
@@ -32,6 +32,17 @@ struct Variant {
     last: f64,
     /// Train minus test accuracy at the last epoch.
     train_test_gap: f64,
+}
+
+impl Variant {
+    fn of(s: &Overfitting) -> Self {
+        Self {
+            best: s.best_accuracy,
+            best_epoch: s.best_accuracy_epoch,
+            last: s.final_accuracy,
+            train_test_gap: s.accuracy_gap,
+        }
+    }
 }
 
 /// What the chapter's text reasons with, each computed once.
@@ -71,8 +82,49 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
     let subset = labelled_subset(ctx)?;
+    let runs = training(ctx, &subset)?;
+    out.seeds
+        .insert("training".into(), ctx.seed("few-shot/training"));
+
+    let named = runs.named();
+    let stats = named.map(|(_, t)| overfitting(&t.history));
+    out.tables.push(comparison(&named, &stats)?);
+    out.figures.push(test_accuracy(&named)?);
+    let [scratch, fine, frozen] = stats.map(|s| Variant::of(&s));
+    out.set_facts(&Facts {
+        labels: subset.len(),
+        ae_train_size: ctx.data.train.len(),
+        scratch,
+        fine,
+        frozen,
+    })?;
+    Ok(out)
+}
+
+/// The three classifiers: from scratch, fine-tuned from the AE's encoder
+/// and on the AE's frozen encoder.
+struct Runs<B: AutodiffBackend> {
+    scratch: TrainedClassifier<B>,
+    fine: TrainedClassifier<B>,
+    frozen: TrainedClassifier<B>,
+}
+
+impl<B: AutodiffBackend> Runs<B> {
+    /// Each run with its name in the table and the figure, in that order.
+    fn named(&self) -> [(&'static str, &TrainedClassifier<B>); 3] {
+        [
+            ("scratch", &self.scratch),
+            ("fine-tuned", &self.fine),
+            ("frozen encoder", &self.frozen),
+        ]
+    }
+}
+
+/// Loads or trains the scratch baseline, then both transferred
+/// classifiers in parallel.
+fn training<B: AutodiffBackend>(ctx: &Ctx<B>, subset: &TrainingSet) -> Result<Runs<B>> {
     let ae = models::book_autoencoder(ctx)?;
-    let scratch = scratch(ctx, &subset)?;
+    let scratch = scratch(ctx, subset)?;
     let init = encoder_init(&ae.key);
     type Job<'a, B> = Box<dyn FnOnce() -> Result<TrainedClassifier<B>> + Send + 'a>;
     let jobs: Vec<Job<B>> = [
@@ -81,60 +133,54 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     ]
     .into_iter()
     .map(|(freeze, name)| -> Job<B> {
-        let spec = spec(ctx, &subset, init.clone(), freeze);
+        let spec = spec(ctx, subset, init.clone(), freeze);
         let encoder = ae.model.encoder.clone();
         Box::new(move || models::classifier(ctx, name, spec, Some(encoder)))
     })
     .collect();
     let mut trained = parallel(jobs)?.into_iter();
-    let (fine, frozen) = (
-        trained.next().expect("fine-tuned"),
-        trained.next().expect("frozen"),
-    );
-    out.seeds
-        .insert("training".into(), ctx.seed("few-shot/training"));
+    Ok(Runs {
+        scratch,
+        fine: trained.next().expect("fine-tuned"),
+        frozen: trained.next().expect("frozen"),
+    })
+}
 
-    let runs = [
-        ("scratch", &scratch),
-        ("fine-tuned", &fine),
-        ("frozen encoder", &frozen),
-    ];
-    let stats: Vec<_> = runs.iter().map(|(_, t)| overfitting(&t.history)).collect();
-    out.tables.push(Table::new(
-        "comparison",
-        &["variant"],
-        vec![
-            Column::new(
-                "variant".into(),
-                runs.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "best_test_accuracy".into(),
-                stats.iter().map(|s| s.best_accuracy).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "best_epoch".into(),
-                stats
-                    .iter()
-                    .map(|s| s.best_accuracy_epoch as u32)
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "final_test_accuracy".into(),
-                stats.iter().map(|s| s.final_accuracy).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "final_test_loss".into(),
-                stats.iter().map(|s| s.final_loss).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "min_test_loss".into(),
-                stats.iter().map(|s| s.best_loss).collect::<Vec<_>>(),
-            ),
-        ],
-    )?);
+#[derive(Serialize)]
+struct ComparisonRow {
+    variant: &'static str,
+    best_test_accuracy: f64,
+    best_epoch: usize,
+    final_test_accuracy: f64,
+    final_test_loss: f64,
+    min_test_loss: f64,
+}
+
+fn comparison<B: AutodiffBackend>(
+    named: &[(&'static str, &TrainedClassifier<B>)],
+    stats: &[Overfitting],
+) -> Result<Table> {
+    let rows: Vec<ComparisonRow> = named
+        .iter()
+        .zip(stats)
+        .map(|((variant, _), s)| ComparisonRow {
+            variant,
+            best_test_accuracy: s.best_accuracy,
+            best_epoch: s.best_accuracy_epoch,
+            final_test_accuracy: s.final_accuracy,
+            final_test_loss: s.final_loss,
+            min_test_loss: s.best_loss,
+        })
+        .collect();
+    Table::from_rows("comparison", &["variant"], &rows)
+}
+
+/// Test accuracy per epoch of every run.
+fn test_accuracy<B: AutodiffBackend>(
+    named: &[(&'static str, &TrainedClassifier<B>)],
+) -> Result<Figure> {
     let mut chart = LineChart::new("epoch", "test accuracy");
-    for (name, t) in &runs {
+    for (name, t) in named {
         chart = chart.series(Series::new(
             *name,
             t.history
@@ -143,22 +189,8 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
                 .collect(),
         ));
     }
-    out.figures.push(Figure {
+    Ok(Figure {
         file: "test-accuracy.svg".into(),
         bytes: chart.to_svg()?.into_bytes(),
-    });
-    let variant = |s: &super::few_shot::Overfitting| Variant {
-        best: s.best_accuracy,
-        best_epoch: s.best_accuracy_epoch,
-        last: s.final_accuracy,
-        train_test_gap: s.accuracy_gap,
-    };
-    out.set_facts(&Facts {
-        labels: subset.len(),
-        ae_train_size: ctx.data.train.len(),
-        scratch: variant(&stats[0]),
-        fine: variant(&stats[1]),
-        frozen: variant(&stats[2]),
-    })?;
-    Ok(out)
+    })
 }
