@@ -6,7 +6,6 @@
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use polars::prelude::Column;
 use serde::Serialize;
 
 use super::parallel;
@@ -119,11 +118,48 @@ struct Facts {
 
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
-    let c = &ctx.config.book.chapter;
-    let section = &c.center_loss;
+    let runs = train_variants(ctx)?;
+    for r in &runs {
+        out.seeds.insert(
+            format!("k{}-{}", r.k, r.variant.slug()),
+            ctx.seed(&format!("center-loss/k{}", r.k)),
+        );
+    }
+    let measured = measure_variants(ctx, &runs);
+    let rows: Vec<VariantRow> = measured.iter().map(VariantRow::of).collect();
+    out.tables
+        .push(Table::from_rows("variants", &["k", "variant"], &rows)?);
+    out.figures.push(features_2d_figure(&measured)?);
+    let tsne = tsne_study(ctx, &measured)?;
+    let has_tsne = tsne.figure.is_some();
+    out.figures.extend(tsne.figure);
+    let pairs = pairs(&measured);
+    out.set_facts(&Facts {
+        k2: pairs
+            .iter()
+            .find(|p| p.k == 2)
+            .expect("k = 2 is validated")
+            .clone(),
+        pairs,
+        tsne_k: tsne.k,
+        has_tsne,
+        plot_points: plot_points(ctx),
+    })?;
+    Ok(out)
+}
 
+/// One variant of one feature size, trained.
+struct Run<B: AutodiffBackend> {
+    k: usize,
+    variant: Variant,
+    trained: TrainedClassifier<B>,
+}
+
+/// Both variants of every feature size, in the order of `models`, trained
+/// side by side.
+fn train_variants<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<Run<B>>> {
     let mut runs = Vec::new();
-    for &k in &section.feature_dims {
+    for &k in &ctx.config.book.chapter.center_loss.feature_dims {
         for variant in [Variant::Softmax, Variant::Center] {
             runs.push((k, variant));
         }
@@ -138,111 +174,164 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         })
         .collect();
     let trained = parallel(jobs)?;
-
-    let test = &ctx.data.test;
-    let n_plot = section.plot_points.min(test.len());
-    let plot_labels = test.labels[..n_plot].to_vec();
-    let (mut names, mut ks, mut accs, mut intra, mut inter, mut ratio) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    let (mut softmax, mut center, mut tsne_k) = (Vec::new(), Vec::new(), None);
-    let mut panels_2d = Vec::new();
-    let mut panels_tsne = Vec::new();
-    for (&(k, variant), t) in runs.iter().zip(&trained) {
-        out.seeds.insert(
-            format!("k{k}-{}", variant.slug()),
-            ctx.seed(&format!("center-loss/k{k}")),
-        );
-        let e = embed(&t.model.valid(), test, &ctx.device);
-        let stats = embedding_stats(&e.features, e.feature_dim, &test.labels);
-        names.push(variant.name().to_string());
-        ks.push(k as u32);
-        accs.push(e.accuracy);
-        intra.push(stats.intra);
-        inter.push(stats.inter);
-        ratio.push(stats.ratio);
-        let measured = Measured {
-            accuracy: e.accuracy,
-            ratio: stats.ratio,
-            intra: stats.intra,
-            inter: stats.inter,
-        };
-        match variant {
-            Variant::Softmax => softmax.push((k, measured)),
-            Variant::Center => center.push(measured),
-        }
-        let feats = &e.features[..n_plot * e.feature_dim];
-        if k == 2 {
-            panels_2d.push(Panel {
-                title: variant.name().into(),
-                points: feats
-                    .chunks(2)
-                    .map(|p| (p[0] as f64, p[1] as f64))
-                    .collect(),
-                labels: plot_labels.clone(),
-            });
-        } else if k
-            == *section
-                .feature_dims
-                .iter()
-                .filter(|&&k| k != 2)
-                .max()
-                .unwrap_or(&0)
-        {
-            let points = tsne_2d(
-                feats,
-                e.feature_dim,
-                section
-                    .tsne_perplexity
-                    .min((n_plot as f64 - 1.0) / 3.0 - 1.0),
-                section.tsne_iterations,
-                ctx.seed("center-loss/tsne"),
-            )?;
-            panels_tsne.push(Panel {
-                title: format!("{} (k = {k})", variant.name()),
-                points,
-                labels: plot_labels.clone(),
-            });
-            tsne_k = Some(k);
-        }
-    }
-    out.tables.push(Table::new(
-        "variants",
-        &["k", "variant"],
-        vec![
-            Column::new("k".into(), ks),
-            Column::new("variant".into(), names),
-            Column::new("test_accuracy".into(), accs),
-            Column::new("intra_class_distance".into(), intra),
-            Column::new("inter_centroid_distance".into(), inter),
-            Column::new("intra_inter_ratio".into(), ratio),
-        ],
-    )?);
-    out.figures.push(Figure {
-        file: "features-2d.svg".into(),
-        bytes: scatter_svg(&panels_2d, ("feature 1", "feature 2"))?.into_bytes(),
-    });
-    let has_tsne = !panels_tsne.is_empty();
-    if has_tsne {
-        out.figures.push(Figure {
-            file: "tsne.svg".into(),
-            bytes: scatter_svg(&panels_tsne, ("t-SNE 1", "t-SNE 2"))?.into_bytes(),
-        });
-    }
-    let pairs: Vec<Pair> = softmax
+    Ok(runs
         .into_iter()
-        .zip(center)
-        .map(|((k, softmax), center)| Pair { k, softmax, center })
+        .zip(trained)
+        .map(|((k, variant), trained)| Run {
+            k,
+            variant,
+            trained,
+        })
+        .collect())
+}
+
+/// Test digits whose features are plotted.
+fn plot_points<B: AutodiffBackend>(ctx: &Ctx<B>) -> usize {
+    ctx.config
+        .book
+        .chapter
+        .center_loss
+        .plot_points
+        .min(ctx.data.test.len())
+}
+
+/// One variant on the test set: accuracy, feature geometry, and the
+/// features of the plotted digits.
+struct Measurement {
+    k: usize,
+    variant: Variant,
+    measured: Measured,
+    feature_dim: usize,
+    /// The features of the first plotted test digits, and their labels.
+    plotted: Vec<f32>,
+    labels: Vec<u8>,
+}
+
+fn measure_variants<B: AutodiffBackend>(ctx: &Ctx<B>, runs: &[Run<B>]) -> Vec<Measurement> {
+    let test = &ctx.data.test;
+    let n_plot = plot_points(ctx);
+    runs.iter()
+        .map(|r| {
+            let e = embed(&r.trained.model.valid(), test, &ctx.device);
+            let stats = embedding_stats(&e.features, e.feature_dim, &test.labels);
+            Measurement {
+                k: r.k,
+                variant: r.variant,
+                measured: Measured {
+                    accuracy: e.accuracy,
+                    ratio: stats.ratio,
+                    intra: stats.intra,
+                    inter: stats.inter,
+                },
+                feature_dim: e.feature_dim,
+                plotted: e.features[..n_plot * e.feature_dim].to_vec(),
+                labels: test.labels[..n_plot].to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// One variant's row of the `variants` table.
+#[derive(Serialize)]
+struct VariantRow {
+    k: u64,
+    variant: &'static str,
+    test_accuracy: f64,
+    intra_class_distance: f64,
+    inter_centroid_distance: f64,
+    intra_inter_ratio: f64,
+}
+
+impl VariantRow {
+    fn of(m: &Measurement) -> Self {
+        VariantRow {
+            k: m.k as u64,
+            variant: m.variant.name(),
+            test_accuracy: m.measured.accuracy,
+            intra_class_distance: m.measured.intra,
+            inter_centroid_distance: m.measured.inter,
+            intra_inter_ratio: m.measured.ratio,
+        }
+    }
+}
+
+/// The k = 2 features of both variants, plotted as they are.
+fn features_2d_figure(measured: &[Measurement]) -> Result<Figure> {
+    let panels: Vec<Panel> = measured
+        .iter()
+        .filter(|m| m.k == 2)
+        .map(|m| Panel {
+            title: m.variant.name().into(),
+            points: m
+                .plotted
+                .chunks(2)
+                .map(|p| (p[0] as f64, p[1] as f64))
+                .collect(),
+            labels: m.labels.clone(),
+        })
         .collect();
-    out.set_facts(&Facts {
-        k2: pairs
-            .iter()
-            .find(|p| p.k == 2)
-            .expect("k = 2 is validated")
-            .clone(),
-        pairs,
-        tsne_k,
-        has_tsne,
-        plot_points: n_plot,
-    })?;
-    Ok(out)
+    Ok(Figure {
+        file: "features-2d.svg".into(),
+        bytes: scatter_svg(&panels, ("feature 1", "feature 2"))?.into_bytes(),
+    })
+}
+
+/// The t-SNE figure of the largest k other than 2, if there is one.
+struct Tsne {
+    k: Option<usize>,
+    figure: Option<Figure>,
+}
+
+/// Both variants' features of the largest k other than 2, embedded with
+/// t-SNE (one seed for both).
+fn tsne_study<B: AutodiffBackend>(ctx: &Ctx<B>, measured: &[Measurement]) -> Result<Tsne> {
+    let section = &ctx.config.book.chapter.center_loss;
+    let n_plot = plot_points(ctx);
+    let largest = *section
+        .feature_dims
+        .iter()
+        .filter(|&&k| k != 2)
+        .max()
+        .unwrap_or(&0);
+    let mut panels = Vec::new();
+    let mut k = None;
+    for m in measured.iter().filter(|m| m.k != 2 && m.k == largest) {
+        let points = tsne_2d(
+            &m.plotted,
+            m.feature_dim,
+            section
+                .tsne_perplexity
+                .min((n_plot as f64 - 1.0) / 3.0 - 1.0),
+            section.tsne_iterations,
+            ctx.seed("center-loss/tsne"),
+        )?;
+        panels.push(Panel {
+            title: format!("{} (k = {})", m.variant.name(), m.k),
+            points,
+            labels: m.labels.clone(),
+        });
+        k = Some(m.k);
+    }
+    let figure = if panels.is_empty() {
+        None
+    } else {
+        Some(Figure {
+            file: "tsne.svg".into(),
+            bytes: scatter_svg(&panels, ("t-SNE 1", "t-SNE 2"))?.into_bytes(),
+        })
+    };
+    Ok(Tsne { k, figure })
+}
+
+/// The two variants of each k, paired in the order of the runs.
+fn pairs(measured: &[Measurement]) -> Vec<Pair> {
+    let of = |variant| measured.iter().filter(move |m| m.variant == variant);
+    of(Variant::Softmax)
+        .zip(of(Variant::Center))
+        .map(|(softmax, center)| Pair {
+            k: softmax.k,
+            softmax: softmax.measured.clone(),
+            center: center.measured.clone(),
+        })
+        .collect()
 }

@@ -5,7 +5,6 @@
 use anyhow::Result;
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
-use polars::prelude::Column;
 use serde::Serialize;
 
 use super::classify_digits;
@@ -15,10 +14,11 @@ use crate::book::{ChapterOutput, Figure};
 use crate::config::Config;
 use crate::data::TrainingSet;
 use crate::experiment::Ctx;
-use crate::experiment::models::{self, PlannedModel};
-use crate::ml::embedding::embedding_stats;
+use crate::experiment::models::{self, PlannedModel, TrainedAe, TrainedClassifier};
+use crate::ml::embedding::{EmbeddingStats, embedding_stats};
 use crate::ml::latent::mean_pairwise_distance;
-use crate::nn::autoencoder::Autoencoder;
+use crate::nn::autoencoder::{Autoencoder, ReconstructionError};
+use crate::nn::classifier::Classifier;
 use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, SIDE};
 use crate::nn::train::{ReconstructionTrainingConfig, train_reconstruction};
 use crate::plot::digit_grid_png;
@@ -107,20 +107,62 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
 
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
-    let c = &ctx.config.book.chapter;
-    let section = &c.classifier_decoding;
-    let device = &ctx.device;
-
     let ae = models::book_autoencoder(ctx)?;
     let clf = models::book_classifier(ctx)?;
+    let decoder = train_decoder(ctx, &clf)?;
+    out.seeds.insert("decoder".into(), decoder.seed);
+    let decoded = decoder.trained;
 
+    let models = Models {
+        ae: ae.model.valid(),
+        decoder: decoded.model.valid(),
+        classifier: clf.model.valid(),
+    };
+    let reconstruction = reconstruction_study(ctx, &ae, &decoded)?;
+    out.tables.push(reconstruction.table);
+    let latent = latent_spaces_study(ctx, &models)?;
+    out.tables.push(latent.table);
+    let shown = reconstructions_figure(ctx, &models)?;
+    out.figures.push(shown.figure);
+    let diversity = diversity_study(ctx, &models);
+
+    out.set_facts(&Facts {
+        digits: shown.digits,
+        per_class: DIVERSITY_PER_CLASS,
+        ae_l1: reconstruction.ae.l1,
+        decoder_l1: reconstruction.decoder.l1,
+        ae_intra: latent.ae.intra_normalised,
+        clf_intra: latent.classifier.intra_normalised,
+        ae_inter: latent.ae.inter_normalised,
+        clf_inter: latent.classifier.inter_normalised,
+        decoder_params: decoded.model.decoder.num_params(),
+        real_diversity: diversity.real,
+        ae_diversity: diversity.ae,
+        decoder_diversity: diversity.decoder,
+        ae_recognised: diversity.ae_recognised,
+        decoder_recognised: diversity.decoder_recognised,
+    })?;
+    Ok(out)
+}
+
+/// The decoder trained on the frozen classifier's codes, and its seed.
+struct Decoder<B: AutodiffBackend> {
+    seed: u64,
+    trained: TrainedAe<B>,
+}
+
+/// Loads or trains a fresh decoder under the classifier's frozen encoder.
+fn train_decoder<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    clf: &TrainedClassifier<B>,
+) -> Result<Decoder<B>> {
+    let device = &ctx.device;
     let spec = spec(ctx, &clf.key);
     let seed = spec.training.seed;
-    out.seeds.insert("decoder".into(), seed);
     let decoder_config = spec.decoder.clone();
     // The classifier's encoder, frozen, under a fresh decoder.
     let frozen = clf.model.encoder.clone().no_grad();
-    let decoded = ctx.artifacts.load_or_train::<B, _, _, _>(
+    let trained = ctx.artifacts.load_or_train::<B, _, _, _>(
         CLASSIFIER_DECODER,
         &spec,
         device,
@@ -143,57 +185,121 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             )?)
         },
     )?;
+    Ok(Decoder { seed, trained })
+}
 
+/// The trained models, as evaluated (no autodiff).
+struct Models<B: AutodiffBackend> {
+    ae: ConvAutoencoder<B::InnerBackend>,
+    decoder: ConvAutoencoder<B::InnerBackend>,
+    classifier: Classifier<B::InnerBackend>,
+}
+
+/// One model's test reconstruction error.
+#[derive(Serialize)]
+struct ReconstructionRow {
+    model: &'static str,
+    latent_dim: u64,
+    test_l1: f64,
+    test_mse: f64,
+}
+
+struct Reconstruction {
+    table: Table,
+    ae: ReconstructionError,
+    decoder: ReconstructionError,
+}
+
+/// The AE's and the classifier decoder's test errors, as their trainings
+/// measured them.
+fn reconstruction_study<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    ae: &TrainedAe<B>,
+    decoded: &TrainedAe<B>,
+) -> Result<Reconstruction> {
+    let latent_dim = ctx.config.book.chapter.autoencoder.latent_dim as u64;
+    let ae = final_test_error(&ae.history);
+    let decoder = final_test_error(&decoded.history);
+    let row = |model, e: &ReconstructionError| ReconstructionRow {
+        model,
+        latent_dim,
+        test_l1: e.l1,
+        test_mse: e.mse,
+    };
+    let rows = [
+        row("autoencoder", &ae),
+        row("classifier encoder + decoder", &decoder),
+    ];
+    Ok(Reconstruction {
+        table: Table::from_rows("reconstruction", &["model"], &rows)?,
+        ae,
+        decoder,
+    })
+}
+
+/// One latent space's class geometry.
+#[derive(Serialize)]
+struct LatentSpaceRow {
+    latent_space: &'static str,
+    intra_normalised: f64,
+    inter_normalised: f64,
+    intra_inter_ratio: f64,
+}
+
+struct LatentSpaces {
+    table: Table,
+    ae: EmbeddingStats,
+    classifier: EmbeddingStats,
+}
+
+/// The two latent spaces, measured with the same functions as center-loss.
+fn latent_spaces_study<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    models: &Models<B>,
+) -> Result<LatentSpaces> {
     let test = &ctx.data.test;
-    let ae_model = ae.model.valid();
-    let dec_model = decoded.model.valid();
-    let ae_err = final_test_error(&ae.history);
-    let dec_err = final_test_error(&decoded.history);
-    out.tables.push(Table::new(
-        "reconstruction",
-        &["model"],
-        vec![
-            Column::new(
-                "model".into(),
-                ["autoencoder", "classifier encoder + decoder"],
-            ),
-            Column::new("latent_dim".into(), [c.autoencoder.latent_dim as u32; 2]),
-            Column::new("test_l1".into(), [ae_err.l1, dec_err.l1]),
-            Column::new("test_mse".into(), [ae_err.mse, dec_err.mse]),
-        ],
-    )?);
+    let (ae_codes, d) = models.ae.encoder.encode_all(&test.images, &ctx.device);
+    let (clf_codes, _) = models
+        .classifier
+        .encoder
+        .encode_all(&test.images, &ctx.device);
+    let ae = embedding_stats(&ae_codes, d, &test.labels);
+    let classifier = embedding_stats(&clf_codes, d, &test.labels);
+    let row = |latent_space, s: &EmbeddingStats| LatentSpaceRow {
+        latent_space,
+        intra_normalised: s.intra_normalised,
+        inter_normalised: s.inter_normalised,
+        intra_inter_ratio: s.ratio,
+    };
+    let rows = [row("autoencoder", &ae), row("classifier", &classifier)];
+    Ok(LatentSpaces {
+        table: Table::from_rows("latent_spaces", &["latent_space"], &rows)?,
+        ae,
+        classifier,
+    })
+}
 
-    // The two latent spaces, measured with the same functions as center-loss.
-    let (ae_codes, d) = ae_model.encoder.encode_all(&test.images, device);
-    let (clf_codes, _) = clf.model.valid().encoder.encode_all(&test.images, device);
-    let ae_stats = embedding_stats(&ae_codes, d, &test.labels);
-    let clf_stats = embedding_stats(&clf_codes, d, &test.labels);
-    out.tables.push(Table::new(
-        "latent_spaces",
-        &["latent_space"],
-        vec![
-            Column::new("latent_space".into(), ["autoencoder", "classifier"]),
-            Column::new(
-                "intra_normalised".into(),
-                [ae_stats.intra_normalised, clf_stats.intra_normalised],
-            ),
-            Column::new(
-                "inter_normalised".into(),
-                [ae_stats.inter_normalised, clf_stats.inter_normalised],
-            ),
-            Column::new(
-                "intra_inter_ratio".into(),
-                [ae_stats.ratio, clf_stats.ratio],
-            ),
-        ],
-    )?);
+/// The figure of the first test digits and how many it shows.
+struct Shown {
+    figure: Figure,
+    digits: usize,
+}
 
-    // ≥ 50 digits: blocks of 25 columns, each block original / AE / decoder.
-    let n = section.digits.min(test.len());
+/// ≥ 50 digits: blocks of 25 columns, each block original / AE / decoder.
+fn reconstructions_figure<B: AutodiffBackend>(ctx: &Ctx<B>, models: &Models<B>) -> Result<Shown> {
+    let test = &ctx.data.test;
+    let device = &ctx.device;
+    let n = ctx
+        .config
+        .book
+        .chapter
+        .classifier_decoding
+        .digits
+        .min(test.len());
     let originals: Vec<Vec<u8>> = (0..n).map(|i| test.images.image(i).to_vec()).collect();
     let first: Vec<usize> = (0..n).collect();
-    let ae_rec = ae_model.reconstruct(&test.images, &first, device);
-    let dec_rec = dec_model.reconstruct(&test.images, &first, device);
+    let ae_rec = models.ae.reconstruct(&test.images, &first, device);
+    let dec_rec = models.decoder.reconstruct(&test.images, &first, device);
     let mut rows = Vec::new();
     for start in (0..n).step_by(25) {
         let end = (start + 25).min(n);
@@ -201,53 +307,60 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         rows.push(ae_rec[start..end].to_vec());
         rows.push(dec_rec[start..end].to_vec());
     }
-    out.figures.push(Figure {
-        file: "reconstructions.png".into(),
-        bytes: digit_grid_png(&rows, SIDE, 2)?,
-    });
+    Ok(Shown {
+        figure: Figure {
+            file: "reconstructions.png".into(),
+            bytes: digit_grid_png(&rows, SIDE, 2)?,
+        },
+        digits: n,
+    })
+}
 
-    // Is the classifier's decoder's digit more generic? Per class, the mean
-    // pairwise distance between the reconstructions of the same test
-    // digits (originals, AE, classifier decoder), and how often the book
-    // classifier reads each reconstruction as its digit.
+/// Mean pairwise distance within a class, averaged over classes, and the
+/// share of reconstructions the book classifier reads as their digit.
+struct Diversity {
+    real: f64,
+    ae: f64,
+    decoder: f64,
+    ae_recognised: f64,
+    decoder_recognised: f64,
+}
+
+/// Is the classifier's decoder's digit more generic? Per class, the mean
+/// pairwise distance between the reconstructions of the same test
+/// digits (originals, AE, classifier decoder), and how often the book
+/// classifier reads each reconstruction as its digit.
+fn diversity_study<B: AutodiffBackend>(ctx: &Ctx<B>, models: &Models<B>) -> Diversity {
+    let test = &ctx.data.test;
+    let device = &ctx.device;
     let mut diversity = [0.0f64; 3];
     let mut recognised = [0usize; 2];
     let mut judged = 0usize;
-    let clf_valid = clf.model.valid();
     for digit in 0..10u8 {
         let idx: Vec<usize> = (0..test.len())
             .filter(|&i| test.labels[i] == digit)
             .take(DIVERSITY_PER_CLASS)
             .collect();
         let real: Vec<Vec<u8>> = idx.iter().map(|&i| test.images.image(i).to_vec()).collect();
-        let by_ae = ae_model.reconstruct(&test.images, &idx, device);
-        let by_dec = dec_model.reconstruct(&test.images, &idx, device);
+        let by_ae = models.ae.reconstruct(&test.images, &idx, device);
+        let by_dec = models.decoder.reconstruct(&test.images, &idx, device);
         for (k, images) in [&real, &by_ae, &by_dec].into_iter().enumerate() {
             diversity[k] += mean_pairwise_distance(images) / 10.0;
         }
         for (k, images) in [by_ae, by_dec].into_iter().enumerate() {
-            recognised[k] += classify_digits(&clf_valid, &images, device)
+            recognised[k] += classify_digits(&models.classifier, &images, device)
                 .iter()
                 .filter(|&&p| p == digit)
                 .count();
         }
         judged += idx.len();
     }
-    out.set_facts(&Facts {
-        digits: n,
-        per_class: DIVERSITY_PER_CLASS,
-        ae_l1: ae_err.l1,
-        decoder_l1: dec_err.l1,
-        ae_intra: ae_stats.intra_normalised,
-        clf_intra: clf_stats.intra_normalised,
-        ae_inter: ae_stats.inter_normalised,
-        clf_inter: clf_stats.inter_normalised,
-        decoder_params: decoded.model.decoder.num_params(),
-        real_diversity: diversity[0],
-        ae_diversity: diversity[1],
-        decoder_diversity: diversity[2],
+    let [real, ae, decoder] = diversity;
+    Diversity {
+        real,
+        ae,
+        decoder,
         ae_recognised: recognised[0] as f64 / judged as f64,
         decoder_recognised: recognised[1] as f64 / judged as f64,
-    })?;
-    Ok(out)
+    }
 }
