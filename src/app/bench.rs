@@ -16,6 +16,7 @@ use crate::app::backend::{BackendKind, BackendTask, dispatch};
 use crate::book::Table;
 use crate::config::Config;
 use crate::data::{Mnist, Split};
+use crate::experiment::sections::{AutoencoderSection, ClassifierSection};
 use crate::nn::autoencoder::{Autoencoder, evaluate};
 use crate::nn::classify::{ClassifierTrainingConfig, train_classifier};
 use crate::nn::init::seeded_init;
@@ -170,7 +171,8 @@ impl BackendTask for Bench<'_> {
         device_name: String,
     ) -> Result<Self::Output> {
         let profile = &self.config.profile;
-        let c = &self.config.book.chapter;
+        let ae = self.config.section::<AutoencoderSection>();
+        let classifier = self.config.section::<ClassifierSection>();
         let batch = profile.batch_size;
         let n_images = (self.options.batches * batch).min(self.data.train.len());
         let train: Split = self.data.train.truncated(n_images);
@@ -178,9 +180,8 @@ impl BackendTask for Bench<'_> {
         let repeats = self.options.repeats;
         let mut out = Vec::new();
 
-        let ae_config = crate::experiment::models::conv_ae_config(c);
-        let training =
-            |seed| ReconstructionTrainingConfig::new(1, batch, c.autoencoder.learning_rate, seed);
+        let ae_config = crate::experiment::models::conv_ae_config(self.config);
+        let training = |seed| ReconstructionTrainingConfig::new(1, batch, ae.learning_rate, seed);
         // Every training runs in a training slot, as in the book; one job
         // alone gets all the cores.
         let cores = scheduler::cores();
@@ -224,8 +225,7 @@ impl BackendTask for Bench<'_> {
             values: measured?,
         });
 
-        let mlp_config = MlpAutoencoderConfig::new(c.autoencoder.latent_dim)
-            .with_hidden(c.autoencoder.mlp_hidden);
+        let mlp_config = MlpAutoencoderConfig::new(ae.latent_dim).with_hidden(ae.mlp_hidden);
         eprintln!("bench: fully connected AE training");
         out.push(Measurement {
             kind: Kind::MlpAeTraining,
@@ -240,7 +240,8 @@ impl BackendTask for Bench<'_> {
             })?,
         });
 
-        let clf_config = crate::experiment::models::classifier_config(c, c.classifier.hidden_dim);
+        let clf_config =
+            crate::experiment::models::classifier_config(self.config, classifier.hidden_dim);
         eprintln!("bench: classifier training");
         out.push(Measurement {
             kind: Kind::ClassifierTraining,
@@ -251,7 +252,7 @@ impl BackendTask for Bench<'_> {
                     let model =
                         seeded_init::<B, _>(&device, seed, || clf_config.init::<B>(&device));
                     let cfg =
-                        ClassifierTrainingConfig::new(1, batch, c.classifier.learning_rate, seed);
+                        ClassifierTrainingConfig::new(1, batch, classifier.learning_rate, seed);
                     let (_, h) = train_classifier(
                         "bench classifier",
                         model,

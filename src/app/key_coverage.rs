@@ -8,7 +8,6 @@ use std::path::Path;
 
 use crate::app::backend::BackendKind;
 use crate::app::runner::key_context;
-use crate::config::Config;
 use crate::data::{DatasetSource, Mnist};
 use crate::experiment::Ctx;
 use crate::store::artifacts::ArtifactStore;
@@ -23,7 +22,7 @@ fn fixture() -> Mnist {
 /// The planned models of book.toml's smoke book with `overrides`: name → key.
 fn plan(full: &Mnist, overrides: &[String]) -> BTreeMap<String, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::load_with(&root.join("book.toml"), Some("smoke"), overrides)
+    let config = crate::chapters::load_config(&root.join("book.toml"), Some("smoke"), overrides)
         .unwrap_or_else(|e| panic!("{overrides:?}: {e}"));
     let data = full
         .clone()
@@ -79,7 +78,7 @@ fn every_setting_changes_exactly_its_models() {
     let base = plan(&full, &[]);
     // Every setting of book.toml is in the table, and nothing else.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::load(&root.join("book.toml"), Some("smoke")).unwrap();
+    let config = crate::chapters::load_config(&root.join("book.toml"), Some("smoke"), &[]).unwrap();
     let mut all = Vec::new();
     settings(
         &serde_json::to_value(&config.book).unwrap(),

@@ -22,8 +22,9 @@ pub mod transfer;
 use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
 
+use crate::base::error::Ex2Error;
 use crate::book::{ChapterId, ChapterOutput};
-use crate::config::Config;
+use crate::config::{BookConfig, Config};
 use crate::experiment::Ctx;
 use crate::experiment::models::PlannedModel;
 
@@ -66,6 +67,21 @@ macro_rules! dispatch_chapters {
             }
         }
 
+        /// Checks every `[chapter.*]` section against the type of the code
+        /// that owns it and completes it with its defaults; a section no
+        /// chapter owns is an error.
+        pub fn check_sections(book: &mut BookConfig) -> Result<(), String> {
+            $($module::check_section(book)?;)*
+            let known = [$($id),*];
+            if let Some(unknown) = book.chapter.keys().find(|k| !known.contains(&k.as_str())) {
+                return Err(format!(
+                    "unknown section [chapter.{unknown}]; chapters: {}",
+                    known.join(", ")
+                ));
+            }
+            Ok(())
+        }
+
         /// Names of the metric tables the chapter writes.
         pub fn tables(id: ChapterId) -> &'static [&'static str] {
             match id {
@@ -76,6 +92,21 @@ macro_rules! dispatch_chapters {
 }
 
 crate::for_each_chapter!(dispatch_chapters);
+
+/// Reads book.toml (`--set` overrides applied), selects the profile and
+/// checks every chapter's section: the configuration every command runs with.
+pub fn load_config(
+    path: &std::path::Path,
+    profile: Option<&str>,
+    overrides: &[String],
+) -> Result<Config, Ex2Error> {
+    let mut config = Config::load_with(path, profile, overrides)?;
+    check_sections(&mut config.book).map_err(|message| Ex2Error::Config {
+        file: path.to_path_buf(),
+        message,
+    })?;
+    Ok(config)
+}
 
 /// The chapter's template, relative to the book root.
 pub fn template(id: ChapterId) -> String {
@@ -145,16 +176,43 @@ mod tests {
 
     #[test]
     fn every_chapter_names_its_tables_and_a_title() {
-        let config = Config::from_toml(
-            &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/book.toml")).unwrap(),
-            std::path::Path::new("book.toml"),
-            std::path::PathBuf::from("."),
-            Some("smoke"),
-        )
-        .unwrap();
+        let config = book(&[]).unwrap();
         for &id in ChapterId::ALL {
             assert!(!tables(id).is_empty(), "{id} names no tables");
             assert!(!title(id, &config).is_empty(), "{id} has no title");
+        }
+    }
+
+    fn book(overrides: &[&str]) -> Result<Config, String> {
+        let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/book.toml"));
+        load_config(path, Some("smoke"), &o).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn sections_are_checked_and_completed_by_their_chapters() {
+        let c = book(&["chapter.latent.dims=[2, 12]"]).unwrap();
+        assert_eq!(c.section::<latent::LatentSection>().dims, [2, 12]);
+        // Defaults fill what book.toml leaves out.
+        assert_eq!(c.book.chapter["latent"]["plot-points"], 2000);
+        for (set, names) in [
+            ("chapter.latent.dims=[]", "chapter.latent.dims"),
+            ("chapter.latent.dims=[2, 12, 2]", "lists d = 2 twice"),
+            ("chapter.latent.dimz=[2]", "dimz"),
+            (
+                "chapter.autoencoder.latent-dim=0",
+                "chapter.autoencoder.latent-dim",
+            ),
+            (
+                "chapter.autoencoder.learning-rate=-1.0",
+                "chapter.autoencoder.learning-rate",
+            ),
+            ("chapter.theory.x=1", "no settings of its own"),
+            ("chapter.nonesuch.x=1", "unknown section [chapter.nonesuch]"),
+            ("chapter.few-shot.labels=\"many\"", "[chapter.few-shot]"),
+        ] {
+            let e = book(&[set]).unwrap_err();
+            assert!(e.contains(names), "{set}: {e}");
         }
     }
 }

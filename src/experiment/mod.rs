@@ -2,6 +2,7 @@
 //! trained models they share.
 
 pub mod models;
+pub mod sections;
 
 use burn::tensor::backend::AutodiffBackend;
 

@@ -8,9 +8,10 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-use crate::config::ChapterSections;
+use crate::config::Config;
 use crate::data::TrainingSet;
 use crate::experiment::Ctx;
+use crate::experiment::sections::{AutoencoderSection, ClassifierSection};
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::classifier::{Classifier, ClassifierConfig};
 use crate::nn::classify::{ClassEpoch, ClassifierTrainingConfig, train_classifier};
@@ -86,14 +87,16 @@ pub fn autoencoder<B: AutodiffBackend>(
 
 /// The book's conv AE architecture, `[chapter.autoencoder]`: the one place
 /// that maps its settings to a model config (chapters, specs and `bench`).
-pub fn conv_ae_config(c: &ChapterSections) -> ConvAutoencoderConfig {
-    ConvAutoencoderConfig::new(c.autoencoder.latent_dim).with_channels(c.autoencoder.channels)
+pub fn conv_ae_config(config: &Config) -> ConvAutoencoderConfig {
+    let ae = config.section::<AutoencoderSection>();
+    ConvAutoencoderConfig::new(ae.latent_dim).with_channels(ae.channels)
 }
 
 /// The book's classifier: the conv AE's encoder and a head of `hidden`
 /// units (`[chapter.classifier].hidden-dim`, or center-loss's k).
-pub fn classifier_config(c: &ChapterSections, hidden: usize) -> ClassifierConfig {
-    ClassifierConfig::new(c.autoencoder.latent_dim, hidden).with_channels(c.autoencoder.channels)
+pub fn classifier_config(config: &Config, hidden: usize) -> ClassifierConfig {
+    let ae = config.section::<AutoencoderSection>();
+    ClassifierConfig::new(ae.latent_dim, hidden).with_channels(ae.channels)
 }
 
 /// Kinds of cached model, the first part of their keys.
@@ -106,7 +109,7 @@ pub const CLASSIFIER: &str = "classifier";
 pub fn mlp_autoencoder_spec<B: AutodiffBackend>(
     ctx: &Ctx<B>,
 ) -> AutoencoderSpec<MlpAutoencoderConfig> {
-    let section = &ctx.config.book.chapter.autoencoder;
+    let section = &ctx.config.section::<AutoencoderSection>();
     let conv = autoencoder_spec(ctx, section.mse_warmup_epochs);
     AutoencoderSpec {
         model: MlpAutoencoderConfig::new(section.latent_dim).with_hidden(section.mlp_hidden),
@@ -128,7 +131,10 @@ pub fn mlp_autoencoder<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<TrainedMlpAe<
 pub fn book_autoencoder_spec<B: AutodiffBackend>(
     ctx: &Ctx<B>,
 ) -> AutoencoderSpec<ConvAutoencoderConfig> {
-    autoencoder_spec(ctx, ctx.config.book.chapter.autoencoder.mse_warmup_epochs)
+    autoencoder_spec(
+        ctx,
+        ctx.config.section::<AutoencoderSection>().mse_warmup_epochs,
+    )
 }
 
 /// Trains (or loads) the book's autoencoder.
@@ -143,10 +149,10 @@ pub fn autoencoder_spec<B: AutodiffBackend>(
     ctx: &Ctx<B>,
     mse_warmup_epochs: usize,
 ) -> AutoencoderSpec<ConvAutoencoderConfig> {
-    let section = &ctx.config.book.chapter.autoencoder;
+    let section = &ctx.config.section::<AutoencoderSection>();
     let profile = &ctx.config.profile;
     AutoencoderSpec {
-        model: conv_ae_config(&ctx.config.book.chapter),
+        model: conv_ae_config(ctx.config),
         training: ReconstructionTrainingConfig::new(
             profile.epochs,
             profile.batch_size,
@@ -192,14 +198,14 @@ pub fn classifier<B: AutodiffBackend>(
 
 /// The book's digit classifier: `[chapter.classifier]`.
 pub fn book_classifier_spec<B: AutodiffBackend>(ctx: &Ctx<B>) -> ClassifierSpec {
-    let c = &ctx.config.book.chapter;
+    let section = ctx.config.section::<ClassifierSection>();
     let profile = &ctx.config.profile;
     ClassifierSpec {
-        model: classifier_config(c, c.classifier.hidden_dim),
+        model: classifier_config(ctx.config, section.hidden_dim),
         training: ClassifierTrainingConfig::new(
             profile.epochs,
             profile.batch_size,
-            c.classifier.learning_rate,
+            section.learning_rate,
             ctx.seed("classifier/classifier"),
         ),
         encoder_init: "random".into(),

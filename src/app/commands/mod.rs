@@ -72,9 +72,10 @@ pub fn finish(command: &Command, result: Result<Exit>) -> ExitCode {
     }
 }
 
-/// book.toml with the profile and `--set` overrides applied.
+/// book.toml with the profile and `--set` overrides applied, every
+/// chapter's section checked.
 pub fn load_config(book: &BookArgs) -> Result<Config> {
-    Ok(Config::load_with(
+    Ok(crate::chapters::load_config(
         &book.book,
         book.profile.as_deref(),
         &book.set,

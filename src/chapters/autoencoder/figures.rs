@@ -9,6 +9,7 @@ use super::trained::Trained;
 use crate::book::Figure;
 use crate::data::Split;
 use crate::experiment::Ctx;
+use crate::experiment::sections::AutoencoderSection;
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::conv_ae::SIDE;
 use crate::nn::train::EpochRecord;
@@ -71,9 +72,7 @@ pub(super) fn reconstructions<B: AutodiffBackend>(
     let (test_set, device) = (&ctx.data.test, &ctx.device);
     let n = ctx
         .config
-        .book
-        .chapter
-        .autoencoder
+        .section::<AutoencoderSection>()
         .grid_digits
         .min(test_set.len());
     let indices: Vec<usize> = (0..n).collect();

@@ -14,9 +14,10 @@ use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
 use crate::book::ChapterOutput;
-use crate::config::Config;
+use crate::config::{BookConfig, Config};
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, AutoencoderSpec, PlannedModel};
+use crate::experiment::sections::AutoencoderSection;
 use crate::nn::conv_ae::ConvAutoencoderConfig;
 use crate::nn::conv_ae::{BOTTOM, KERNEL, SIDE, STRIDE};
 
@@ -36,6 +37,12 @@ pub fn title(_config: &Config) -> String {
     "A Convolutional Autoencoder".into()
 }
 
+/// Checks `[chapter.autoencoder]` (the shared model's section, see
+/// `experiment::sections`) and completes it with its defaults.
+pub fn check_section(book: &mut BookConfig) -> Result<(), String> {
+    crate::config::section::complete::<crate::experiment::sections::AutoencoderSection>(book)
+}
+
 /// The plain-L1 control: the book AE with no MSE warm-up.
 fn plain_l1_spec<B: AutodiffBackend>(ctx: &Ctx<B>) -> AutoencoderSpec<ConvAutoencoderConfig> {
     models::autoencoder_spec(ctx, 0)
@@ -52,7 +59,11 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
             &models::mlp_autoencoder_spec(ctx),
         ),
     ];
-    if ctx.config.book.chapter.autoencoder.train_plain_l1_control {
+    if ctx
+        .config
+        .section::<AutoencoderSection>()
+        .train_plain_l1_control
+    {
         planned.push(PlannedModel::new(
             ctx.artifacts,
             "autoencoder/conv-ae-plain-l1",

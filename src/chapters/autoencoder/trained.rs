@@ -9,6 +9,7 @@ use burn::tensor::backend::AutodiffBackend;
 use super::plain_l1_spec;
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, TrainedAe, TrainedMlpAe};
+use crate::experiment::sections::AutoencoderSection;
 
 pub(super) struct Trained<B: AutodiffBackend> {
     /// The model of the chapter (MSE warm-up, then L1).
@@ -30,7 +31,11 @@ pub(super) fn train<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Trained<B>> {
         Box::new(|| models::book_autoencoder(ctx).map(|a| Job::Conv(Box::new(a)))),
         Box::new(|| models::mlp_autoencoder(ctx).map(|a| Job::Mlp(Box::new(a)))),
     ];
-    if ctx.config.book.chapter.autoencoder.train_plain_l1_control {
+    if ctx
+        .config
+        .section::<AutoencoderSection>()
+        .train_plain_l1_control
+    {
         jobs.push(Box::new(|| {
             models::autoencoder(ctx, "conv AE (plain L1)", plain_l1_spec(ctx))
                 .map(|a| Job::Conv(Box::new(a)))

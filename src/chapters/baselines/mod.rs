@@ -1,6 +1,8 @@
 //! Chapter `baselines`: classic classifiers (linfa) on raw pixels, on the
 //! autoencoder's codes and on PCA of the pixels, against the deep classifier.
 
+pub mod section;
+
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
@@ -8,7 +10,7 @@ use serde::Serialize;
 
 use crate::book::table::Table;
 use crate::book::{ChapterOutput, Figure};
-use crate::config::Config;
+use crate::config::{BookConfig, Config};
 use crate::data::Images;
 use crate::experiment::Ctx;
 use crate::experiment::models;
@@ -19,6 +21,8 @@ use crate::ml::confusion::confusion_counts;
 use crate::nn::classify::embed;
 use crate::plot::{bars_svg, confusion_svg};
 
+pub use section::BaselinesSection;
+
 pub const TABLES: &[&str] = &["accuracy", "timing"];
 
 /// The `[chapter.*]` sections this chapter's results depend on.
@@ -28,11 +32,16 @@ pub fn title(_config: &Config) -> String {
     "Classic Baselines".into()
 }
 
+/// Checks `[chapter.baselines]` and completes it with its defaults.
+pub fn check_section(book: &mut BookConfig) -> Result<(), String> {
+    crate::config::section::complete::<BaselinesSection>(book)
+}
+
 /// Published full-MNIST test accuracy on raw pixels (Xiao et al. 2017,
 /// Table 3; docs/facts.md), where the book's settings are the ones
 /// published: linear SVM with C = 1, polynomial SVM of degree 3 (their
 /// library's default) with C = 10 or 100, logistic regression with C = 1.
-fn published(model: Model, section: &crate::config::BaselinesSection) -> Option<f64> {
+fn published(model: Model, section: &crate::chapters::baselines::BaselinesSection) -> Option<f64> {
     match model {
         Model::LinearSvm => (section.svm_c == 1.0).then_some(0.929),
         Model::PolySvm if section.poly_degree == 3 && section.poly_c == 10.0 => Some(0.976),
@@ -127,7 +136,7 @@ struct FeatureSets {
 }
 
 fn feature_sets<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<FeatureSets> {
-    let section = &ctx.config.book.chapter.baselines;
+    let section = &ctx.config.section::<BaselinesSection>();
     let (train, test) = (&ctx.data.train, &ctx.data.test);
     // Profile validation keeps it within the training split.
     let linear_n = ctx.config.profile.linear_train_size();
@@ -183,7 +192,7 @@ struct Fit {
 /// Every classic model on every feature set (SVMs on the first
 /// `svm_train_size` images, the others on `linear_n`).
 fn classic<B: AutodiffBackend>(ctx: &Ctx<B>, sets: &[FeatureSet]) -> Result<Vec<Fit>> {
-    let section = &ctx.config.book.chapter.baselines;
+    let section = &ctx.config.section::<BaselinesSection>();
     let profile = &ctx.config.profile;
     let (linear_n, svm_n) = (profile.linear_train_size(), profile.svm_train_size);
     let settings = Settings {

@@ -3,6 +3,8 @@
 //! loss (Wen et al. 2016). Features are measured, plotted (k = 2) and
 //! embedded with t-SNE (k > 2).
 
+pub mod section;
+
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
@@ -11,13 +13,15 @@ use serde::Serialize;
 use super::parallel;
 use crate::book::table::Table;
 use crate::book::{ChapterOutput, Figure};
-use crate::config::Config;
+use crate::config::{BookConfig, Config};
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, ClassifierSpec, PlannedModel, TrainedClassifier};
 use crate::ml::embedding::embedding_stats;
 use crate::ml::tsne::tsne_2d;
 use crate::nn::classify::{CenterLossConfig, ClassifierTrainingConfig, embed};
 use crate::plot::{Panel, scatter_svg};
+
+pub use section::CenterLossSection;
 
 pub const TABLES: &[&str] = &["variants"];
 
@@ -26,6 +30,11 @@ pub const SECTIONS: &[&str] = &["autoencoder", "center-loss"];
 
 pub fn title(_config: &Config) -> String {
     "Softmax versus Center Loss".into()
+}
+
+/// Checks `[chapter.center-loss]` and completes it with its defaults.
+pub fn check_section(book: &mut BookConfig) -> Result<(), String> {
+    crate::config::section::complete::<CenterLossSection>(book)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -51,8 +60,7 @@ impl Variant {
 
 /// The classifier with a feature layer of size `k`, trained as `variant`.
 fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, k: usize, variant: Variant) -> ClassifierSpec {
-    let c = &ctx.config.book.chapter;
-    let section = &c.center_loss;
+    let section = ctx.config.section::<CenterLossSection>();
     let profile = &ctx.config.profile;
     // Both variants of one k share a seed: same initial weights, same batches.
     let mut training = ClassifierTrainingConfig::new(
@@ -66,7 +74,7 @@ fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, k: usize, variant: Variant) -> Classif
             training.with_center_loss(Some(CenterLossConfig::new(section.lambda, section.alpha)));
     }
     ClassifierSpec {
-        model: models::classifier_config(c, k),
+        model: models::classifier_config(ctx.config, k),
         training,
         encoder_init: "random".into(),
         train_set: ctx.data.training_set().clone(),
@@ -76,7 +84,7 @@ fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, k: usize, variant: Variant) -> Classif
 /// The models the chapter loads or trains.
 pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
     let mut planned = Vec::new();
-    for &k in &ctx.config.book.chapter.center_loss.feature_dims {
+    for &k in &ctx.config.section::<CenterLossSection>().feature_dims {
         for variant in [Variant::Softmax, Variant::Center] {
             planned.push(PlannedModel::new(
                 ctx.artifacts,
@@ -159,7 +167,7 @@ struct Run<B: AutodiffBackend> {
 /// side by side.
 fn train_variants<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<Run<B>>> {
     let mut runs = Vec::new();
-    for &k in &ctx.config.book.chapter.center_loss.feature_dims {
+    for &k in &ctx.config.section::<CenterLossSection>().feature_dims {
         for variant in [Variant::Softmax, Variant::Center] {
             runs.push((k, variant));
         }
@@ -188,9 +196,7 @@ fn train_variants<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<Run<B>>> {
 /// Test digits whose features are plotted.
 fn plot_points<B: AutodiffBackend>(ctx: &Ctx<B>) -> usize {
     ctx.config
-        .book
-        .chapter
-        .center_loss
+        .section::<CenterLossSection>()
         .plot_points
         .min(ctx.data.test.len())
 }
@@ -285,7 +291,7 @@ struct Tsne {
 /// Both variants' features of the largest k other than 2, embedded with
 /// t-SNE (one seed for both).
 fn tsne_study<B: AutodiffBackend>(ctx: &Ctx<B>, measured: &[Measurement]) -> Result<Tsne> {
-    let section = &ctx.config.book.chapter.center_loss;
+    let section = &ctx.config.section::<CenterLossSection>();
     let n_plot = plot_points(ctx);
     let largest = *section
         .feature_dims

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::book::table::Table;
 use crate::book::{ChapterOutput, Figure};
-use crate::config::Config;
+use crate::config::{BookConfig, Config};
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, PlannedModel, TrainedClassifier};
 use crate::ml::confusion::{class_scores, confusion_counts};
@@ -22,6 +22,12 @@ pub const SECTIONS: &[&str] = &["autoencoder", "classifier"];
 
 pub fn title(_config: &Config) -> String {
     "A Digit Classifier".into()
+}
+
+/// Checks `[chapter.classifier]` (the shared model's section, see
+/// `experiment::sections`) and completes it with its defaults.
+pub fn check_section(book: &mut BookConfig) -> Result<(), String> {
+    crate::config::section::complete::<crate::experiment::sections::ClassifierSection>(book)
 }
 
 /// One epoch of a classifier's training.

@@ -2,6 +2,8 @@
 //! trained to reconstruct digits from the frozen classifier encoder's codes,
 //! compared with the autoencoder trained for reconstruction.
 
+pub mod section;
+
 use anyhow::Result;
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
@@ -11,10 +13,11 @@ use super::classify_digits;
 use super::final_test_error;
 use crate::book::table::Table;
 use crate::book::{ChapterOutput, Figure};
-use crate::config::Config;
+use crate::config::{BookConfig, Config};
 use crate::data::TrainingSet;
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, PlannedModel, TrainedAe, TrainedClassifier};
+use crate::experiment::sections::AutoencoderSection;
 use crate::ml::embedding::{EmbeddingStats, embedding_stats};
 use crate::ml::latent::mean_pairwise_distance;
 use crate::nn::autoencoder::{Autoencoder, ReconstructionError};
@@ -23,6 +26,8 @@ use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, SIDE};
 use crate::nn::train::{ReconstructionTrainingConfig, train_reconstruction};
 use crate::plot::digit_grid_png;
 
+pub use section::ClassifierDecodingSection;
+
 pub const TABLES: &[&str] = &["reconstruction", "latent_spaces"];
 
 /// The `[chapter.*]` sections this chapter's results depend on.
@@ -30,6 +35,11 @@ pub const SECTIONS: &[&str] = &["autoencoder", "classifier", "classifier-decodin
 
 pub fn title(_config: &Config) -> String {
     "Decoding a Classifier's Latent Space".into()
+}
+
+/// Checks `[chapter.classifier-decoding]` and completes it with its defaults.
+pub fn check_section(book: &mut BookConfig) -> Result<(), String> {
+    crate::config::section::complete::<ClassifierDecodingSection>(book)
 }
 
 /// A fresh decoder trained under the book classifier's frozen encoder.
@@ -72,12 +82,11 @@ struct Facts {
 const CLASSIFIER_DECODER: &str = "classifier-decoder";
 
 fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, classifier_key: &str) -> DecoderSpec {
-    let c = &ctx.config.book.chapter;
-    let section = &c.classifier_decoding;
+    let section = ctx.config.section::<ClassifierDecodingSection>();
     let profile = &ctx.config.profile;
     DecoderSpec {
         classifier: classifier_key.to_string(),
-        decoder: models::conv_ae_config(c),
+        decoder: models::conv_ae_config(ctx.config),
         training: ReconstructionTrainingConfig::new(
             profile.epochs,
             profile.batch_size,
@@ -217,7 +226,7 @@ fn reconstruction_study<B: AutodiffBackend>(
     ae: &TrainedAe<B>,
     decoded: &TrainedAe<B>,
 ) -> Result<Reconstruction> {
-    let latent_dim = ctx.config.book.chapter.autoencoder.latent_dim as u64;
+    let latent_dim = ctx.config.section::<AutoencoderSection>().latent_dim as u64;
     let ae = final_test_error(&ae.history);
     let decoder = final_test_error(&decoded.history);
     let row = |model, e: &ReconstructionError| ReconstructionRow {
@@ -291,9 +300,7 @@ fn reconstructions_figure<B: AutodiffBackend>(ctx: &Ctx<B>, models: &Models<B>) 
     let device = &ctx.device;
     let n = ctx
         .config
-        .book
-        .chapter
-        .classifier_decoding
+        .section::<ClassifierDecodingSection>()
         .digits
         .min(test.len());
     let originals: Vec<Vec<u8>> = (0..n).map(|i| test.images.image(i).to_vec()).collect();

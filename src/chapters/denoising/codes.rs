@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use super::dae_name;
 use crate::book::Figure;
+use crate::chapters::baselines::BaselinesSection;
+use crate::chapters::denoising::DenoisingSection;
 use crate::chapters::parallel;
 use crate::data::Images;
 use crate::experiment::Ctx;
@@ -45,10 +47,10 @@ pub(super) fn probe_study<B: AutodiffBackend>(
     daes: &[TrainedAe<B>],
 ) -> Result<Probe> {
     let (train, test, device) = (&ctx.data.train, &ctx.data.test, &ctx.device);
-    let section = &ctx.config.book.chapter.denoising;
+    let section = &ctx.config.section::<DenoisingSection>();
     let linear_n = ctx.config.profile.linear_train_size();
     let probe_train = train.truncated(linear_n);
-    let b = &ctx.config.book.chapter.baselines;
+    let b = &ctx.config.section::<BaselinesSection>();
     let settings = Settings {
         svm_c: b.svm_c,
         poly_c: b.poly_c,
@@ -110,7 +112,7 @@ pub(super) fn tsne_study<B: AutodiffBackend>(
     daes: &[TrainedAe<B>],
 ) -> Result<Tsne> {
     let (test, device) = (&ctx.data.test, &ctx.device);
-    let section = &ctx.config.book.chapter.denoising;
+    let section = &ctx.config.section::<DenoisingSection>();
     let (&f_max, dae_max) = section
         .noise_factors
         .iter()

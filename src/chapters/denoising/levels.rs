@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::{Level, level_name};
 use crate::book::Figure;
+use crate::chapters::denoising::DenoisingSection;
 use crate::chapters::{classify_digits, final_test_error};
 use crate::data::Split;
 use crate::data::noise::noisy_images;
@@ -121,7 +122,7 @@ pub(super) fn study<B: AutodiffBackend>(
     );
     let (mut levels, mut errors, mut recognition) = (Vec::new(), Vec::new(), Vec::new());
     let (mut readings, mut figures, mut seeds) = (Vec::new(), Vec::new(), BTreeMap::new());
-    let section = &ctx.config.book.chapter.denoising;
+    let section = &ctx.config.section::<DenoisingSection>();
     for (&f, dae) in section.noise_factors.iter().zip(daes) {
         let one = level(ctx, &judges, f, dae)?;
         seeds.insert(format!("noise-{}", level_name(f)), one.seed);

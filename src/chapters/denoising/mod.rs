@@ -4,6 +4,7 @@
 
 mod codes;
 mod levels;
+pub mod section;
 
 use anyhow::Result;
 use burn::module::AutodiffModule;
@@ -13,10 +14,12 @@ use serde::Serialize;
 use super::{final_test_error, parallel};
 use crate::book::ChapterOutput;
 use crate::book::table::Table;
-use crate::config::Config;
+use crate::config::{BookConfig, Config};
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, AutoencoderSpec, PlannedModel, TrainedAe};
 use crate::nn::conv_ae::ConvAutoencoderConfig;
+
+pub use section::DenoisingSection;
 
 pub const TABLES: &[&str] = &["denoising", "recognition", "probe", "timing"];
 
@@ -25,6 +28,11 @@ pub const SECTIONS: &[&str] = &["autoencoder", "denoising", "classifier", "basel
 
 pub fn title(_config: &Config) -> String {
     "Denoising Autoencoders".into()
+}
+
+/// Checks `[chapter.denoising]` and completes it with its defaults.
+pub fn check_section(book: &mut BookConfig) -> Result<(), String> {
+    crate::config::section::complete::<DenoisingSection>(book)
 }
 
 /// A noise level as it appears in names: 0.5 → "0.5".
@@ -51,7 +59,7 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
         models::planned_book_autoencoder(ctx),
         models::planned_book_classifier(ctx),
     ];
-    for &f in &ctx.config.book.chapter.denoising.noise_factors {
+    for &f in &ctx.config.section::<DenoisingSection>().noise_factors {
         planned.push(PlannedModel::new(
             ctx.artifacts,
             format!("denoising/f{f}"),
@@ -170,7 +178,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
 fn train_models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<TrainedAe<B>>> {
     type Job<'a, B> = Box<dyn FnOnce() -> Result<TrainedAe<B>> + Send + 'a>;
     let mut jobs: Vec<Job<B>> = vec![Box::new(|| models::book_autoencoder(ctx))];
-    for &f in &ctx.config.book.chapter.denoising.noise_factors {
+    for &f in &ctx.config.section::<DenoisingSection>().noise_factors {
         jobs.push(Box::new(move || {
             models::autoencoder(ctx, &format!("denoising AE f={f}"), dae_spec(ctx, f))
         }));
@@ -188,15 +196,9 @@ struct TimingRow {
 
 /// The training times of the book AE and the denoising AEs, in that order.
 fn timing_table<B: AutodiffBackend>(ctx: &Ctx<B>, trained: &[TrainedAe<B>]) -> Result<Table> {
-    let names = std::iter::once("autoencoder".to_string()).chain(
-        ctx.config
-            .book
-            .chapter
-            .denoising
-            .noise_factors
-            .iter()
-            .map(|&f| dae_name(f)),
-    );
+    let section = ctx.config.section::<DenoisingSection>();
+    let names = std::iter::once("autoencoder".to_string())
+        .chain(section.noise_factors.iter().map(|&f| dae_name(f)));
     let rows: Vec<TimingRow> = names
         .zip(trained)
         .map(|(model, a)| TimingRow {

@@ -1,6 +1,8 @@
 //! Chapter `few-shot`: encoder + MLP trained from scratch on 100 labelled
 //! images, evaluated on the whole test set; over-fitting read off the curves.
 
+pub mod section;
+
 use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
 use rand::SeedableRng;
@@ -11,12 +13,15 @@ use serde::Serialize;
 use super::classifier::history_table;
 use crate::book::table::Table;
 use crate::book::{ChapterOutput, Figure};
-use crate::config::Config;
+use crate::config::{BookConfig, Config};
 use crate::data::TrainingSet;
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, ClassifierSpec, PlannedModel, TrainedClassifier};
+use crate::experiment::sections::ClassifierSection;
 use crate::nn::classify::{ClassEpoch, ClassifierTrainingConfig};
 use crate::plot::{LineChart, Series};
+
+pub use section::FewShotSection;
 
 pub const TABLES: &[&str] = &["class_counts", "history", "timeline", "overfitting"];
 
@@ -27,14 +32,19 @@ pub const SECTIONS: &[&str] = &["autoencoder", "classifier", "few-shot"];
 pub fn title(config: &Config) -> String {
     format!(
         "Learning from {} Labels",
-        config.book.chapter.few_shot.labels
+        config.section::<FewShotSection>().labels
     )
+}
+
+/// Checks `[chapter.few-shot]` and completes it with its defaults.
+pub fn check_section(book: &mut BookConfig) -> Result<(), String> {
+    crate::config::section::complete::<FewShotSection>(book)
 }
 
 /// The labelled images: `[chapter.few-shot].labels` drawn from the
 /// profile's training split with a fixed seed (shared with `transfer`).
 pub fn labelled_subset<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<TrainingSet> {
-    let n = ctx.config.book.chapter.few_shot.labels;
+    let n = ctx.config.section::<FewShotSection>().labels;
     let available = ctx.data.train.len();
     anyhow::ensure!(
         n <= available,
@@ -58,10 +68,10 @@ pub fn spec<B: AutodiffBackend>(
     encoder_init: String,
     freeze: bool,
 ) -> ClassifierSpec {
-    let c = &ctx.config.book.chapter;
-    let fs = &c.few_shot;
+    let fs = ctx.config.section::<FewShotSection>();
+    let hidden = ctx.config.section::<ClassifierSection>().hidden_dim;
     ClassifierSpec {
-        model: models::classifier_config(c, c.classifier.hidden_dim),
+        model: models::classifier_config(ctx.config, hidden),
         training: ClassifierTrainingConfig::new(
             fs.epochs,
             fs.batch_size,

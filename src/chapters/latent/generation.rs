@@ -14,6 +14,7 @@ use super::Study;
 use super::trained::Trained;
 use crate::book::Figure;
 use crate::book::table::Table;
+use crate::chapters::latent::LatentSection;
 use crate::chapters::{classify_digits, final_test_error};
 use crate::experiment::Ctx;
 use crate::experiment::models::TrainedAe;
@@ -110,7 +111,7 @@ fn real_by_digit<B: AutodiffBackend>(ctx: &Ctx<B>) -> Vec<Vec<Vec<u8>>> {
                 .iter()
                 .enumerate()
                 .filter(|(_, l)| **l == c)
-                .take(ctx.config.book.chapter.latent.generated_measured)
+                .take(ctx.config.section::<LatentSection>().generated_measured)
                 .map(|(i, _)| test.images.image(i).to_vec())
                 .collect()
         })
@@ -128,7 +129,7 @@ fn generate<B: AutodiffBackend>(
     n: usize,
     artifact: &TrainedAe<B>,
 ) -> Generation {
-    let section = &ctx.config.book.chapter.latent;
+    let section = &ctx.config.section::<LatentSection>();
     let (train, device) = (&ctx.data.train, &ctx.device);
     let model = artifact.model.valid();
     let (codes, dim) = model.encode_images(&train.images, device);

@@ -11,6 +11,7 @@ use super::trained::Trained;
 use crate::book::Figure;
 use crate::book::table::Table;
 use crate::chapters::classify_digits;
+use crate::chapters::latent::LatentSection;
 use crate::experiment::Ctx;
 use crate::ml::latent::interpolate_codes;
 use crate::nn::autoencoder::Autoencoder;
@@ -61,7 +62,7 @@ pub(super) fn interpolation<B: AutodiffBackend>(
     trained: &Trained<B>,
     clf: &Classifier<B::InnerBackend>,
 ) -> Result<Study<InterpolationFacts>> {
-    let section = &ctx.config.book.chapter.latent;
+    let section = &ctx.config.section::<LatentSection>();
     let (test, device) = (&ctx.data.test, &ctx.device);
     let dims: Vec<usize> = section
         .interpolation_dims

@@ -10,6 +10,7 @@ use super::trained::Trained;
 use super::{CODE_CLASSIFIER, MAP_CLASSIFIER, Study, map_classifier_spec};
 use crate::book::Figure;
 use crate::chapters::final_test_error;
+use crate::chapters::latent::LatentSection;
 use crate::experiment::Ctx;
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::code_classifier::{CodeClassifier, FittedCodeClassifier, fit_code_classifier};
@@ -32,7 +33,7 @@ pub(super) fn map<B: AutodiffBackend>(
     ctx: &Ctx<B>,
     trained: &Trained<B>,
 ) -> Result<Study<MapFacts>> {
-    let section = &ctx.config.book.chapter.latent;
+    let section = &ctx.config.section::<LatentSection>();
     let (test, device) = (&ctx.data.test, &ctx.device);
     let d2 = trained.at(2).model.valid();
     let (train_codes, _) = d2.encode_images(&ctx.data.train.images, device);

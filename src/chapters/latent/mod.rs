@@ -10,6 +10,7 @@
 mod generation;
 mod interpolation;
 mod map;
+pub mod section;
 mod sweep;
 mod trained;
 
@@ -20,13 +21,16 @@ use serde::Serialize;
 
 use crate::book::table::Table;
 use crate::book::{ChapterOutput, Figure};
-use crate::config::Config;
+use crate::config::{BookConfig, Config};
 use crate::data::TrainingSet;
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, AutoencoderSpec, PlannedModel};
+use crate::experiment::sections::AutoencoderSection;
 use crate::nn::code_classifier::CodeClassifierTraining;
 use crate::nn::conv_ae::ConvAutoencoderConfig;
 use crate::nn::train::ReconstructionTrainingConfig;
+
+pub use section::LatentSection;
 
 pub const TABLES: &[&str] = &[
     "sweep",
@@ -44,12 +48,17 @@ pub fn title(_config: &Config) -> String {
     "The Latent Space".into()
 }
 
+/// Checks `[chapter.latent]` and completes it with its defaults.
+pub fn check_section(book: &mut BookConfig) -> Result<(), String> {
+    crate::config::section::complete::<LatentSection>(book)
+}
+
 /// The book AE's spec with latent size `d`.
 fn sweep_spec<B: AutodiffBackend>(
     ctx: &Ctx<B>,
     d: usize,
 ) -> AutoencoderSpec<ConvAutoencoderConfig> {
-    let warmup = ctx.config.book.chapter.autoencoder.mse_warmup_epochs;
+    let warmup = ctx.config.section::<AutoencoderSection>().mse_warmup_epochs;
     let mut spec = models::autoencoder_spec(ctx, warmup);
     spec.model.latent_dim = d;
     spec
@@ -67,7 +76,7 @@ fn small_spec<B: AutodiffBackend>(
     ctx: &Ctx<B>,
     n: usize,
 ) -> Result<AutoencoderSpec<ConvAutoencoderConfig>> {
-    let section = &ctx.config.book.chapter.autoencoder;
+    let section = &ctx.config.section::<AutoencoderSection>();
     let profile = &ctx.config.profile;
     let base = models::autoencoder_spec(ctx, section.mse_warmup_epochs);
     let steps = profile.epochs * (ctx.data.train.len() / profile.batch_size).max(1);
@@ -117,7 +126,7 @@ fn map_classifier_spec<B: AutodiffBackend>(
 
 /// The models the chapter loads or trains.
 pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
-    let section = &ctx.config.book.chapter.latent;
+    let section = &ctx.config.section::<LatentSection>();
     let mut planned = vec![
         models::planned_book_autoencoder(ctx),
         models::planned_book_classifier(ctx),

@@ -7,8 +7,10 @@ use serde::Serialize;
 
 use super::{small_spec, sweep_spec};
 use crate::book::table::Table;
+use crate::chapters::latent::LatentSection;
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, AutoencoderSpec, TrainedAe};
+use crate::experiment::sections::AutoencoderSection;
 use crate::nn::conv_ae::ConvAutoencoderConfig;
 
 /// An AE trained on `n` class-balanced images.
@@ -32,8 +34,8 @@ pub(super) struct Trained<B: AutodiffBackend> {
 /// Trains (or loads) every AE of the chapter, side by side, in the order
 /// the chapter has always requested them.
 pub(super) fn train<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Trained<B>> {
-    let section = &ctx.config.book.chapter.latent;
-    let book_d = ctx.config.book.chapter.autoencoder.latent_dim;
+    let section = &ctx.config.section::<LatentSection>();
+    let book_d = ctx.config.section::<AutoencoderSection>().latent_dim;
     let small_specs: Vec<(usize, AutoencoderSpec<ConvAutoencoderConfig>)> = section
         .small_train_sizes
         .iter()

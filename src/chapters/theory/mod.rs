@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::book::ChapterOutput;
 use crate::book::table::Table;
-use crate::config::Config;
+use crate::config::{BookConfig, Config};
 use crate::experiment::Ctx;
 
 pub use jacobian::{Jacobian, autodiff_jacobian, toeplitz};
@@ -25,6 +25,11 @@ pub const SECTIONS: &[&str] = &[];
 
 pub fn title(_config: &Config) -> String {
     "Theory, Checked Numerically".into()
+}
+
+/// The chapter has no `[chapter.theory]` section of its own.
+pub fn check_section(book: &mut BookConfig) -> Result<(), String> {
+    crate::config::section::none(book, "theory")
 }
 
 /// Errors below this are floating-point noise: the claim holds.

@@ -9,7 +9,7 @@ use super::few_shot::{Overfitting, labelled_subset, overfitting, scratch, spec};
 use super::parallel;
 use crate::book::table::Table;
 use crate::book::{ChapterOutput, Figure};
-use crate::config::Config;
+use crate::config::{BookConfig, Config};
 use crate::data::TrainingSet;
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, PlannedModel, TrainedClassifier};
@@ -22,6 +22,11 @@ pub const SECTIONS: &[&str] = &["autoencoder", "classifier", "few-shot"];
 
 pub fn title(_config: &Config) -> String {
     "Transfer from a Pre-trained Encoder".into()
+}
+
+/// The chapter has no `[chapter.transfer]` section of its own.
+pub fn check_section(book: &mut BookConfig) -> Result<(), String> {
+    crate::config::section::none(book, "transfer")
 }
 
 /// One starting point's test accuracy.
