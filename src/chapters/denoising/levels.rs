@@ -13,8 +13,8 @@ use super::{Level, level_name};
 use crate::book::Figure;
 use crate::chapters::denoising::DenoisingSection;
 use crate::chapters::{classify_digits, final_test_error};
-use crate::data::Split;
 use crate::data::noise::noisy_images;
+use crate::data::{Images, Split};
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, TrainedAe};
 use crate::ml::confusion::confusion_counts;
@@ -185,23 +185,11 @@ fn level<B: AutodiffBackend>(
     })
     .collect();
 
-    // Recognition of the noisy images and of both reconstructions.
-    let all: Vec<usize> = (0..test.len()).collect();
-    let reconstruct_all = |m: &dyn Fn(&[usize]) -> Vec<Vec<u8>>| -> Vec<Vec<u8>> {
-        all.chunks(1000).flat_map(m).collect()
-    };
-    let recognised = |images: Vec<Vec<u8>>| classify_digits(&judges.classifier, &images, device);
-    let noisy_pred = recognised(all.iter().map(|&i| noisy.image(i).to_vec()).collect());
-    let ae_pred = recognised(reconstruct_all(&|c| {
-        judges.ae.reconstruct(&noisy, c, device)
-    }));
-    let dae_pred = recognised(reconstruct_all(&|c| {
-        dae_model.reconstruct(&noisy, c, device)
-    }));
+    let read = read_level(ctx, judges, &noisy, &dae_model);
     let recognition = [
-        ("noisy input", &noisy_pred),
-        ("autoencoder", &ae_pred),
-        ("denoising AE", &dae_pred),
+        ("noisy input", &read.noisy),
+        ("autoencoder", &read.ae),
+        ("denoising AE", &read.dae),
     ]
     .into_iter()
     .map(|(input, p)| RecognitionRow {
@@ -212,9 +200,9 @@ fn level<B: AutodiffBackend>(
     .collect();
     let level = Level {
         f,
-        noisy_recognised: accuracy(&noisy_pred, test),
-        ae_recognised: accuracy(&ae_pred, test),
-        dae_recognised: accuracy(&dae_pred, test),
+        noisy_recognised: accuracy(&read.noisy, test),
+        ae_recognised: accuracy(&read.ae, test),
+        dae_recognised: accuracy(&read.dae, test),
         noisy_l1: input.l1,
         ae_l1: by_ae.l1,
         dae_l1: by_dae.l1,
@@ -222,20 +210,9 @@ fn level<B: AutodiffBackend>(
         figure: format!("denoise_{}.png", level_name(f).replace('.', "_")),
     };
 
-    let noisy_shown: Vec<Vec<u8>> = judges
-        .shown
-        .iter()
-        .map(|&i| noisy.image(i).to_vec())
-        .collect();
-    let rows = vec![
-        judges.clean_shown.clone(),
-        noisy_shown,
-        judges.ae.reconstruct(&noisy, &judges.shown, device),
-        dae_model.reconstruct(&noisy, &judges.shown, device),
-    ];
     let figure = Figure {
         file: level.figure.clone(),
-        bytes: digit_grid_png(&rows, SIDE, 2)?,
+        bytes: level_grid(ctx, judges, &noisy, &dae_model)?,
     };
     Ok(OneLevel {
         seed,
@@ -244,11 +221,63 @@ fn level<B: AutodiffBackend>(
         level,
         reading: Reading {
             noise: f,
-            noisy: noisy_pred,
-            denoised: dae_pred,
+            noisy: read.noisy,
+            denoised: read.dae,
         },
         figure,
     })
+}
+
+/// The digits the classifier reads in one level's noisy test images and
+/// in the AE's and the DAE's reconstructions of them.
+struct Predictions {
+    noisy: Vec<u8>,
+    ae: Vec<u8>,
+    dae: Vec<u8>,
+}
+
+fn read_level<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    judges: &Judges<B>,
+    noisy: &Images,
+    dae: &ConvAutoencoder<B::InnerBackend>,
+) -> Predictions {
+    let device = &ctx.device;
+    let all: Vec<usize> = (0..ctx.data.test.len()).collect();
+    let reconstruct_all = |m: &dyn Fn(&[usize]) -> Vec<Vec<u8>>| -> Vec<Vec<u8>> {
+        all.chunks(1000).flat_map(m).collect()
+    };
+    let recognised = |images: Vec<Vec<u8>>| classify_digits(&judges.classifier, &images, device);
+    Predictions {
+        noisy: recognised(all.iter().map(|&i| noisy.image(i).to_vec()).collect()),
+        ae: recognised(reconstruct_all(&|c| {
+            judges.ae.reconstruct(noisy, c, device)
+        })),
+        dae: recognised(reconstruct_all(&|c| dae.reconstruct(noisy, c, device))),
+    }
+}
+
+/// The level's figure (PNG): the shown digits clean, noisy, and as the AE
+/// and the DAE reconstruct the noisy ones.
+fn level_grid<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    judges: &Judges<B>,
+    noisy: &Images,
+    dae: &ConvAutoencoder<B::InnerBackend>,
+) -> Result<Vec<u8>> {
+    let device = &ctx.device;
+    let noisy_shown: Vec<Vec<u8>> = judges
+        .shown
+        .iter()
+        .map(|&i| noisy.image(i).to_vec())
+        .collect();
+    let rows = vec![
+        judges.clean_shown.clone(),
+        noisy_shown,
+        judges.ae.reconstruct(noisy, &judges.shown, device),
+        dae.reconstruct(noisy, &judges.shown, device),
+    ];
+    digit_grid_png(&rows, SIDE, 2)
 }
 
 /// The worst (level, digit) across every level: the digit whose DAE
