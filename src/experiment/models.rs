@@ -99,6 +99,11 @@ pub fn classifier_config(config: &Config, hidden: usize) -> ClassifierConfig {
     ClassifierConfig::new(ae.latent_dim, hidden).with_channels(ae.channels)
 }
 
+/// The experiment names the book AE's and the book classifier's seeds are
+/// derived from (`Ctx::seed`); chapters record the seeds under them.
+pub const BOOK_AE_SEED: &str = "autoencoder/conv-ae";
+pub const BOOK_CLASSIFIER_SEED: &str = "classifier/classifier";
+
 /// Kinds of cached model, the first part of their keys.
 pub const CONV_AE: &str = "conv-ae";
 pub const MLP_AE: &str = "mlp-ae";
@@ -157,7 +162,7 @@ pub fn autoencoder_spec<B: AutodiffBackend>(
             profile.epochs,
             profile.batch_size,
             section.learning_rate,
-            ctx.seed("autoencoder/conv-ae"),
+            ctx.seed(BOOK_AE_SEED),
         )
         .with_mse_warmup_epochs(mse_warmup_epochs),
         train_set: ctx.data.training_set().clone(),
@@ -206,7 +211,7 @@ pub fn book_classifier_spec<B: AutodiffBackend>(ctx: &Ctx<B>) -> ClassifierSpec 
             profile.epochs,
             profile.batch_size,
             section.learning_rate,
-            ctx.seed("classifier/classifier"),
+            ctx.seed(BOOK_CLASSIFIER_SEED),
         ),
         encoder_init: "random".into(),
         train_set: ctx.data.training_set().clone(),

@@ -116,8 +116,10 @@ struct Facts {
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
     let t = trained::train(ctx)?;
-    out.seeds
-        .insert("conv-ae".into(), ctx.seed("autoencoder/conv-ae"));
+    out.seeds.insert(
+        "conv-ae".into(),
+        ctx.seed(crate::experiment::models::BOOK_AE_SEED),
+    );
 
     let comparison = comparison::comparison(ctx, &t)?;
     let timing = comparison::timing(ctx, &t)?;

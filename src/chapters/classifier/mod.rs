@@ -129,8 +129,10 @@ struct Facts {
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
     let trained = models::book_classifier(ctx)?;
-    out.seeds
-        .insert("classifier".into(), ctx.seed("classifier/classifier"));
+    out.seeds.insert(
+        "classifier".into(),
+        ctx.seed(crate::experiment::models::BOOK_CLASSIFIER_SEED),
+    );
     let test = test_study(ctx, &trained)?;
     let training = training_study(&trained)?;
 

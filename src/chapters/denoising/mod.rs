@@ -120,8 +120,10 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let trained = train_models(ctx)?;
     let (ae, daes) = trained.split_first().expect("the book AE");
     let ae_model = ae.model.valid();
-    out.seeds
-        .insert("conv-ae".into(), ctx.seed("autoencoder/conv-ae"));
+    out.seeds.insert(
+        "conv-ae".into(),
+        ctx.seed(crate::experiment::models::BOOK_AE_SEED),
+    );
 
     let per_level = levels::study(ctx, &ae_model, daes)?;
     out.seeds.extend(per_level.seeds);

@@ -23,6 +23,11 @@ use crate::plot::{LineChart, Series};
 
 pub use section::FewShotSection;
 
+/// The experiment names of the labelled subset's draw and of the
+/// trainings' seed (shared with `transfer`, which trains on the same images).
+pub const SUBSET_SEED: &str = "few-shot/subset";
+pub const TRAINING_SEED: &str = "few-shot/training";
+
 pub const TABLES: &[&str] = &["class_counts", "history", "timeline", "overfitting"];
 
 /// The `[chapter.*]` sections this chapter's results depend on.
@@ -51,7 +56,7 @@ pub fn labelled_subset<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<TrainingSet> 
         "chapter.few-shot.labels = {n}, but the profile's training split has only {available} images"
     );
     let mut idx: Vec<usize> = (0..available).collect();
-    idx.shuffle(&mut StdRng::seed_from_u64(ctx.seed("few-shot/subset")));
+    idx.shuffle(&mut StdRng::seed_from_u64(ctx.seed(SUBSET_SEED)));
     idx.truncate(n);
     idx.sort_unstable();
     Ok(TrainingSet::new(
@@ -76,7 +81,7 @@ pub fn spec<B: AutodiffBackend>(
             fs.epochs,
             fs.batch_size,
             fs.learning_rate,
-            ctx.seed("few-shot/training"),
+            ctx.seed(TRAINING_SEED),
         )
         .with_eval_every(fs.eval_every)
         .with_freeze_encoder(freeze),
@@ -171,10 +176,8 @@ pub fn overfitting(history: &[ClassEpoch]) -> Overfitting {
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
     let subset = labelled_subset(ctx)?;
-    out.seeds
-        .insert("subset".into(), ctx.seed("few-shot/subset"));
-    out.seeds
-        .insert("training".into(), ctx.seed("few-shot/training"));
+    out.seeds.insert("subset".into(), ctx.seed(SUBSET_SEED));
+    out.seeds.insert("training".into(), ctx.seed(TRAINING_SEED));
     let trained = scratch(ctx, &subset)?;
     let h = &trained.history;
 

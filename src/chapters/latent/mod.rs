@@ -211,8 +211,10 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     // is the book's AE), the book AE if the sweep lacks its d, and the
     // small-data AEs.
     let trained = trained::train(ctx)?;
-    out.seeds
-        .insert("conv-ae".into(), ctx.seed("autoencoder/conv-ae"));
+    out.seeds.insert(
+        "conv-ae".into(),
+        ctx.seed(crate::experiment::models::BOOK_AE_SEED),
+    );
     for s in &trained.small {
         out.seeds
             .insert(format!("small-{}", s.n), ctx.seed(&small_seed_name(s.n)));

@@ -89,7 +89,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let subset = labelled_subset(ctx)?;
     let runs = training(ctx, &subset)?;
     out.seeds
-        .insert("training".into(), ctx.seed("few-shot/training"));
+        .insert("training".into(), ctx.seed(super::few_shot::TRAINING_SEED));
 
     let named = runs.named();
     let stats = named.map(|(_, t)| overfitting(&t.history));
