@@ -1,10 +1,11 @@
-//! Confusion matrix and per-class scores. Counts are ours (for the heat map);
-//! precision, recall and F1 come from linfa's `ConfusionMatrix`, and a test
-//! checks the two agree.
+//! Confusion matrix and per-class scores, from our own counts: precision is
+//! a column's share of correct predictions (of the images predicted as the
+//! class), recall a row's (of the images of the class). linfa 0.8's
+//! one-vs-all split of `prediction.confusion_matrix(&truth)` gave the two the
+//! other way round; the test below has classes whose row and column sums
+//! differ, so it tells them apart.
 
-use anyhow::{Result, anyhow};
-use linfa::prelude::ToConfusionMatrix;
-use ndarray::Array1;
+use anyhow::{Result, bail};
 
 /// `counts[true][predicted]`.
 pub fn confusion_counts(truth: &[u8], predicted: &[u8]) -> [[u64; 10]; 10] {
@@ -24,36 +25,46 @@ pub struct ClassScores {
     pub f1: f64,
 }
 
-/// Accuracy and per-class precision/recall/F1, through linfa.
+/// Accuracy and per-class precision/recall/F1 of the classes that occur.
 pub fn class_scores(truth: &[u8], predicted: &[u8]) -> Result<(f64, Vec<ClassScores>)> {
-    let t = Array1::from_iter(truth.iter().map(|&l| l as usize));
-    let p = Array1::from_iter(predicted.iter().map(|&l| l as usize));
-    let cm = p
-        .confusion_matrix(&t)
-        .map_err(|e| anyhow!("confusion matrix: {e}"))?;
-    let accuracy = cm.accuracy() as f64;
-    // linfa orders classes by label; it only knows labels that occur.
+    if truth.len() != predicted.len() || truth.is_empty() {
+        bail!(
+            "class scores need as many predictions as labels, at least one ({} vs {})",
+            predicted.len(),
+            truth.len()
+        );
+    }
+    let counts = confusion_counts(truth, predicted);
+    let correct: u64 = (0..10).map(|d| counts[d][d]).sum();
+    let accuracy = correct as f64 / truth.len() as f64;
     let mut labels: Vec<u8> = truth.iter().chain(predicted).copied().collect();
     labels.sort_unstable();
     labels.dedup();
-    let counts = confusion_counts(truth, predicted);
-    let scores = cm
-        .split_one_vs_all()
-        .iter()
-        .zip(labels)
-        .map(|(bin, digit)| ClassScores {
-            digit,
-            support: counts[digit as usize].iter().sum(),
-            precision: nan_to_zero(bin.precision()),
-            recall: nan_to_zero(bin.recall()),
-            f1: nan_to_zero(bin.f1_score()),
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let scores = labels
+        .into_iter()
+        .map(|digit| {
+            let d = digit as usize;
+            let tp = counts[d][d];
+            let support: u64 = counts[d].iter().sum();
+            let predicted_as: u64 = (0..10).map(|t| counts[t][d]).sum();
+            let precision = ratio(tp, predicted_as);
+            let recall = ratio(tp, support);
+            let f1 = if precision + recall == 0.0 {
+                0.0
+            } else {
+                2.0 * precision * recall / (precision + recall)
+            };
+            ClassScores {
+                digit,
+                support,
+                precision,
+                recall,
+                f1,
+            }
         })
         .collect();
     Ok((accuracy, scores))
-}
-
-fn nan_to_zero(v: f32) -> f64 {
-    if v.is_finite() { v as f64 } else { 0.0 }
 }
 
 #[cfg(test)]
@@ -61,15 +72,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn linfa_scores_agree_with_the_counts() {
+    fn precision_is_per_column_and_recall_per_row() {
+        // Class 0: 2 images, 1 found; predicted 3 times (1 right).
+        // Class 2: 4 images, 3 found; predicted 3 times (3 right).
         let truth = [0u8, 0, 1, 1, 1, 2, 2, 2, 2];
-        let pred = [0u8, 1, 1, 1, 2, 2, 2, 2, 0];
+        let pred = [0u8, 1, 1, 1, 0, 2, 2, 2, 0];
         let m = confusion_counts(&truth, &pred);
         assert_eq!(m[0][0], 1);
-        assert_eq!(m[1][2], 1);
+        assert_eq!(m[1][0], 1);
         assert_eq!(m[2][0], 1);
         let (acc, scores) = class_scores(&truth, &pred).unwrap();
         assert!((acc - 6.0 / 9.0).abs() < 1e-6);
+        assert!((scores[0].precision - 1.0 / 3.0).abs() < 1e-12);
+        assert!((scores[0].recall - 0.5).abs() < 1e-12);
+        assert!((scores[2].precision - 1.0).abs() < 1e-12);
+        assert!((scores[2].recall - 0.75).abs() < 1e-12);
         for s in &scores {
             let d = s.digit as usize;
             let tp = m[d][d] as f64;
