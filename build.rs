@@ -56,6 +56,12 @@ fn main() {
         "cargo:rustc-env=EX2_TRAINING_CODE={}",
         source_hash(TRAINING_CODE)
     );
+    // The classic algorithms (SVM, logistic regression, naive Bayes, t-SNE)
+    // whose cached results `experiment::classic` keys.
+    println!(
+        "cargo:rustc-env=EX2_CLASSIC_CODE={}",
+        source_hash(&["src/base", "src/ml"])
+    );
     // All of the source: a chapter's stored results stand for a later
     // build only if the code that computed them is the same (`ex2 chapter`).
     println!("cargo:rustc-env=EX2_SOURCE={}", source_hash(&["src"]));

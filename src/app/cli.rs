@@ -87,7 +87,7 @@ pub enum Command {
     /// Re-run these chapters; take the others from the latest run that has them.
     Chapter(ChapterArgs),
     /// The book's chapters, their tables and what the latest run holds.
-    List,
+    List(ListArgs),
     /// Every cached model the book needs, its cache key, and whether the
     /// cache has it; trains nothing.
     Plan(PlanArgs),
@@ -160,6 +160,12 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Args)]
 pub struct PlanArgs {
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
@@ -169,6 +175,7 @@ pub struct PlanArgs {
     pub data: DataArgs,
 }
 
+/// Text for people, JSON for scripts (`plan`, `list`).
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum PlanFormat {
     Text,

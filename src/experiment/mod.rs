@@ -1,6 +1,7 @@
 //! What a chapter's experiments run with (`Ctx`), and the specs of the
 //! trained models they share.
 
+pub mod classic;
 pub mod models;
 pub mod sections;
 

@@ -91,7 +91,8 @@ pub fn standardise(train: &Features, test: &Features) -> (Features, Features) {
     (f(train), f(test))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Model {
     LinearSvm,
     PolySvm,
@@ -130,6 +131,7 @@ pub struct Settings {
     pub logistic_iterations: u64,
 }
 
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
     pub predictions: Vec<u8>,
     pub accuracy: f64,

@@ -1,4 +1,5 @@
-//! Content-addressed cache of trained models: `runs/cache/<key>/`.
+//! Content-addressed cache of trained models and of the heavy classic-ML
+//! results (SVM and logistic fits, t-SNE embeddings): `runs/cache/<key>/`.
 //!
 //! The key hashes everything that changes a trained model: its kind and spec
 //! (model, training config, seed, and the hash of the very examples it
@@ -21,6 +22,9 @@ use serde::de::DeserializeOwned;
 
 use crate::base::hash::sha256_hex;
 
+/// The file of a computed (non-model) entry.
+const RESULT: &str = "result.json";
+
 /// Inputs common to every key of one run.
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyContext {
@@ -38,11 +42,16 @@ pub struct KeyContext {
     pub test_size: usize,
 }
 
-/// Counts for the manifest.
+/// Counts for the manifest: the models (what `ex2 plan` lists), and the
+/// classic-ML results computed from them.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct CacheStats {
     pub hits: Vec<String>,
     pub misses: Vec<String>,
+    #[serde(default)]
+    pub result_hits: Vec<String>,
+    #[serde(default)]
+    pub result_misses: Vec<String>,
 }
 
 pub struct ArtifactStore {
@@ -56,6 +65,13 @@ pub struct ArtifactStore {
     /// same model (another chapter, running at the same time) waits for the
     /// first and then loads it, instead of training it twice.
     in_flight: Mutex<BTreeMap<String, Arc<Mutex<()>>>>,
+}
+
+/// A computed result (not a model) from the store.
+pub struct Computed<R> {
+    pub value: R,
+    pub key: String,
+    pub cached: bool,
 }
 
 /// A model from the store and how it was trained.
@@ -174,7 +190,86 @@ impl ArtifactStore {
 
     /// Whether the cache holds a model under `key`.
     pub fn is_cached(&self, key: &str) -> bool {
-        self.path(key).join("model.mpk").is_file()
+        let dir = self.path(key);
+        dir.join("model.mpk").is_file() || dir.join(RESULT).is_file()
+    }
+
+    /// The result of `kind`/`spec` if cached, else `compute`s and stores it
+    /// (`result.json` beside `spec.json`). Like a model, single-flight per
+    /// key, and recomputed once under `--force`.
+    pub fn load_or_compute<R, S>(
+        &self,
+        kind: &str,
+        spec: &S,
+        compute: impl FnOnce() -> Result<R>,
+    ) -> Result<Computed<R>>
+    where
+        R: Serialize + DeserializeOwned,
+        S: Serialize,
+    {
+        let key = self.key(kind, spec);
+        let flight = self
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let waiting = std::time::Instant::now();
+        let _one_at_a_time = flight.lock().unwrap_or_else(|e| e.into_inner());
+        crate::runtime::timing::record(crate::runtime::timing::Phase::Waiting, waiting.elapsed());
+        let dir = self.path(&key);
+        let skip_cache = self.force && !self.trained.lock().expect("trained lock").contains(&key);
+        if dir.join(RESULT).is_file() && !skip_cache {
+            match std::fs::read(dir.join(RESULT))
+                .map_err(anyhow::Error::from)
+                .and_then(|b| Ok(serde_json::from_slice::<R>(&b)?))
+            {
+                Ok(value) => {
+                    self.stats
+                        .lock()
+                        .expect("stats lock")
+                        .result_hits
+                        .push(key.clone());
+                    return Ok(Computed {
+                        value,
+                        key,
+                        cached: true,
+                    });
+                }
+                Err(e) => eprintln!(
+                    "cache entry {} is unreadable ({e:#}); computing it again",
+                    dir.display()
+                ),
+            }
+        }
+        let value = compute()?;
+        let spec_json = serde_json::to_vec_pretty(&serde_json::json!({
+            "key": key,
+            "spec": spec,
+            "context": &self.context,
+        }))?;
+        self.store(
+            &key,
+            &[
+                (RESULT, serde_json::to_vec_pretty(&value)?),
+                ("spec.json", spec_json),
+            ],
+        )?;
+        self.trained
+            .lock()
+            .expect("trained lock")
+            .insert(key.clone());
+        self.stats
+            .lock()
+            .expect("stats lock")
+            .result_misses
+            .push(key.clone());
+        Ok(Computed {
+            value,
+            key,
+            cached: false,
+        })
     }
 
     fn path(&self, key: &str) -> PathBuf {
@@ -267,29 +362,41 @@ impl ArtifactStore {
         model: M,
         history: &H,
     ) -> Result<M> {
+        let record = model.clone().into_record();
+        let bytes = NamedMpkBytesRecorder::<FullPrecisionSettings>::new()
+            .record(record, ())
+            .map_err(|e| anyhow::anyhow!("serialising model {key}: {e}"))?;
+        let spec_json = serde_json::to_vec_pretty(&serde_json::json!({
+            "key": key,
+            "spec": spec,
+            "context": &self.context,
+            "model_sha256": sha256_hex(&bytes),
+        }))?;
+        let history_json = serde_json::to_vec_pretty(history)?;
+        self.store(
+            key,
+            &[
+                ("model.mpk", bytes),
+                ("spec.json", spec_json),
+                ("history.json", history_json),
+            ],
+        )?;
+        Ok(model)
+    }
+
+    /// Writes an entry's files into a temporary directory and renames it
+    /// into place, so a killed process leaves a whole entry or none. The
+    /// first file is the one whose presence marks the entry as there.
+    fn store(&self, key: &str, files: &[(&str, Vec<u8>)]) -> Result<()> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".tmp-{key}-"))
             .tempdir_in(&self.dir)?;
-        let record = model.clone().into_record();
-        let bytes = NamedMpkBytesRecorder::<FullPrecisionSettings>::new()
-            .record(record, ())
-            .map_err(|e| anyhow::anyhow!("serialising model {key}: {e}"))?;
-        std::fs::write(tmp.path().join("model.mpk"), &bytes)?;
-        std::fs::write(
-            tmp.path().join("spec.json"),
-            serde_json::to_vec_pretty(&serde_json::json!({
-                "key": key,
-                "spec": spec,
-                "context": &self.context,
-                "model_sha256": sha256_hex(&bytes),
-            }))?,
-        )?;
-        std::fs::write(
-            tmp.path().join("history.json"),
-            serde_json::to_vec_pretty(history)?,
-        )?;
+        for (name, bytes) in files {
+            std::fs::write(tmp.path().join(name), bytes)?;
+        }
+        let complete = files[0].0;
         let dst = self.path(key);
         let tmp = tmp.keep();
         if self.force && dst.exists() {
@@ -301,11 +408,11 @@ impl ArtifactStore {
         if let Err(e) = std::fs::rename(&tmp, &dst) {
             let _ = std::fs::remove_dir_all(&tmp);
             // Another process stored the same artifact first: theirs is as good.
-            if !dst.join("model.mpk").is_file() {
+            if !dst.join(complete).is_file() {
                 return Err(e).with_context(|| format!("storing {}", dst.display()));
             }
         }
-        Ok(model)
+        Ok(())
     }
 }
 
@@ -325,4 +432,61 @@ fn load<B: Backend, M: Module<B>, H: DeserializeOwned>(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let history = serde_json::from_slice(&std::fs::read(dir.join("history.json"))?)?;
     Ok((empty.load_record(record), history))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &Path) -> ArtifactStore {
+        ArtifactStore::new(
+            dir.to_path_buf(),
+            KeyContext {
+                ex2_version: "0".into(),
+                training_code: "t".into(),
+                backend: "cpu".into(),
+                kernels: "k".into(),
+                dataset_checksums: BTreeMap::new(),
+                test_size: 1,
+            },
+        )
+    }
+
+    #[test]
+    fn a_result_is_computed_once_then_loaded_and_forced_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let calls = std::cell::Cell::new(0);
+        let compute = || {
+            calls.set(calls.get() + 1);
+            Ok(vec![0.25f64, 1.0 / 3.0])
+        };
+        let first = store(dir.path())
+            .load_or_compute("tsne", &"spec", compute)
+            .unwrap();
+        assert!(!first.cached);
+        assert!(store(dir.path()).is_cached(&first.key));
+        let again = store(dir.path());
+        let second = again.load_or_compute("tsne", &"spec", compute).unwrap();
+        assert!(second.cached);
+        assert_eq!(second.value, first.value, "floats round-trip exactly");
+        assert_eq!(calls.get(), 1);
+        assert_eq!(again.stats().result_hits, vec![first.key.clone()]);
+        assert!(again.stats().hits.is_empty(), "results are not models");
+        let forced = store(dir.path()).retraining(true);
+        assert!(
+            !forced
+                .load_or_compute("tsne", &"spec", compute)
+                .unwrap()
+                .cached
+        );
+        assert!(
+            forced
+                .load_or_compute("tsne", &"spec", compute)
+                .unwrap()
+                .cached
+        );
+        assert_eq!(calls.get(), 2, "--force recomputes once per process");
+        let other = store(dir.path()).load_or_compute("tsne", &"other", compute);
+        assert!(!other.unwrap().cached, "another spec is another entry");
+    }
 }

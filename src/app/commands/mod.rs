@@ -36,7 +36,7 @@ pub fn dispatch(cli: &Cli) -> Result<Exit> {
     match &cli.command {
         Command::BuildReport(args) => build_report::run(book, args),
         Command::Chapter(args) => chapter::run(book, args),
-        Command::List => list::run(book),
+        Command::List(args) => list::run(book, args),
         Command::Plan(args) => plan::run(book, args),
         Command::Diff(args) => diff::run(book, args),
         Command::Bench(args) => bench::run(book, args),

@@ -15,9 +15,9 @@ use crate::book::table::Table;
 use crate::book::{ChapterOutput, Figure};
 use crate::config::{BookConfig, Config};
 use crate::experiment::Ctx;
+use crate::experiment::classic;
 use crate::experiment::models::{self, ClassifierSpec, PlannedModel, TrainedClassifier};
 use crate::ml::embedding::embedding_stats;
-use crate::ml::tsne::tsne_2d;
 use crate::nn::classify::{CenterLossConfig, ClassifierTrainingConfig, embed};
 use crate::plot::{Panel, scatter_svg};
 
@@ -302,7 +302,8 @@ fn tsne_study<B: AutodiffBackend>(ctx: &Ctx<B>, measured: &[Measurement]) -> Res
     let mut panels = Vec::new();
     let mut k = None;
     for m in measured.iter().filter(|m| m.k != 2 && m.k == largest) {
-        let points = tsne_2d(
+        let points = classic::tsne_2d(
+            ctx,
             &m.plotted,
             m.feature_dim,
             section

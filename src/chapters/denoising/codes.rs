@@ -14,9 +14,9 @@ use crate::chapters::denoising::DenoisingSection;
 use crate::chapters::parallel;
 use crate::data::Images;
 use crate::experiment::Ctx;
+use crate::experiment::classic;
 use crate::experiment::models::TrainedAe;
-use crate::ml::baselines::{Features, Model, Settings, fit_predict, standardise};
-use crate::ml::tsne::tsne_2d;
+use crate::ml::baselines::{Features, Model, Settings, standardise};
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::conv_ae::ConvAutoencoder;
 use crate::plot::{Panel, scatter_svg};
@@ -65,7 +65,11 @@ pub(super) fn probe_study<B: AutodiffBackend>(
             &Features::new(to_f64(tr), d, &probe_train.labels)?,
             &Features::new(to_f64(te), d, &test.labels)?,
         );
-        Ok(fit_predict(Model::Logistic, &ftr, &fte, &settings)?.accuracy)
+        Ok(
+            classic::fit_predict(ctx, Model::Logistic, &ftr, &fte, &settings)?
+                .value
+                .accuracy,
+        )
     };
     let mut rows = vec![ProbeRow {
         model: "autoencoder".into(),
@@ -128,10 +132,10 @@ pub(super) fn tsne_study<B: AutodiffBackend>(
         .tsne_perplexity
         .min((n_plot as f64 - 1.0) / 3.0 - 1.0);
     let seed = ctx.seed("denoising/tsne");
-    type TsneJob = Box<dyn FnOnce() -> Result<Vec<(f64, f64)>> + Send>;
-    let tsne_job = |codes: Vec<f32>| -> TsneJob {
+    type TsneJob<'a> = Box<dyn FnOnce() -> Result<Vec<(f64, f64)>> + Send + 'a>;
+    let tsne_job = |codes: Vec<f32>| -> TsneJob<'_> {
         let iterations = section.tsne_iterations;
-        Box::new(move || tsne_2d(&codes, d, perplexity, iterations, seed))
+        Box::new(move || classic::tsne_2d(ctx, &codes, d, perplexity, iterations, seed))
     };
     let mut embedded = parallel(vec![tsne_job(ae_codes), tsne_job(dae_codes)])?.into_iter();
     let panels = [
