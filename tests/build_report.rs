@@ -316,6 +316,30 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
         m2["model_cache"]
     );
     assert_eq!(stable_tables(&run), stable_tables(&second));
+    // Nor any classic-ML result: the SVM, logistic and naive Bayes fits and
+    // the t-SNE embeddings come from the cache too, so the t-SNE figures are
+    // the same bytes.
+    assert!(
+        m2["model_cache"]["result_misses"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{}",
+        m2["model_cache"]
+    );
+    assert!(
+        !m2["model_cache"]["result_hits"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    for fig in ["center-loss/tsne.svg", "denoising/tsne.svg"] {
+        assert_eq!(
+            std::fs::read(run.join("figures").join(fig)).unwrap(),
+            std::fs::read(second.join("figures").join(fig)).unwrap(),
+            "{fig} differs between the cold and the cached build"
+        );
+    }
 
     // From scratch in another directory (no cache), one training at a time
     // with all the cores instead of the default slots: byte-identical metric
