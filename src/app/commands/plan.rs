@@ -1,5 +1,6 @@
-//! `ex2 plan`: every cached model the book needs, its key, and whether the
-//! cache has it, without training anything.
+//! `ex2 plan`: every cached model the book needs, its key, its cost, the
+//! models it is built from, and whether the cache has it (if not, why),
+//! without training anything. `--format json` is the job graph.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -12,25 +13,76 @@ use crate::chapters::book_models;
 use crate::config::Config;
 use crate::data::Mnist;
 use crate::experiment::Ctx;
+use crate::experiment::models::PlannedModel;
 use crate::store::artifacts::ArtifactStore;
 
-/// One line of the plan.
+/// One job of the plan: a model to load or train. The JSON form
+/// (`--format json`) is the job graph, in the order a build requests the
+/// models; keys are content hashes, so the graph is stable across runs.
 #[derive(Debug, Serialize)]
 pub struct PlanEntry {
     pub name: String,
+    pub kind: String,
     pub key: String,
     pub cached: bool,
     /// For a model that is not cached: how it differs from the nearest
     /// cached model of its kind.
     pub why: Option<String>,
+    /// Keys of the planned models this one is built from (its spec names
+    /// them): transfer's encoder is the book AE, the decoder's encoder the
+    /// classifier's, the latent map's classifier reads the d=2 AE's codes.
+    pub depends_on: Vec<String>,
+    /// What training it costs: training images × epochs.
+    pub cost: Option<Cost>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Cost {
+    pub images: u64,
+    pub epochs: u64,
+    pub image_epochs: u64,
+}
+
+/// Every string in `value`, recursively.
+fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        serde_json::Value::Object(fields) => fields.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+/// The planned models whose keys `m`'s spec mentions.
+fn dependencies(m: &PlannedModel, keys: &[String]) -> Vec<String> {
+    let mut mentioned = Vec::new();
+    strings(&m.described["spec"], &mut mentioned);
+    // A model several chapters request is planned once per request: one
+    // dependency per key.
+    let mut found: Vec<String> = Vec::new();
+    for k in keys {
+        if *k != m.key && !found.contains(k) && mentioned.iter().any(|s| s.contains(k.as_str())) {
+            found.push(k.clone());
+        }
+    }
+    found
+}
+
+/// Training images × epochs, from the spec's training set and training config.
+fn cost(m: &PlannedModel) -> Option<Cost> {
+    let spec = &m.described["spec"];
+    let images = spec["train_set"]["examples"].as_u64()?;
+    let epochs = spec["training"]["epochs"].as_u64()?;
+    Some(Cost {
+        images,
+        epochs,
+        image_epochs: images * epochs,
+    })
 }
 
 /// Why a model is not cached, in the words of what changed: the nearest
 /// cached model of the same kind and the settings that differ from it.
-fn why_not_cached(
-    artifacts: &ArtifactStore,
-    m: &crate::experiment::models::PlannedModel,
-) -> String {
+fn why_not_cached(artifacts: &ArtifactStore, m: &PlannedModel) -> String {
     let Some((nearest, differences)) = artifacts.nearest(&m.kind, &m.described) else {
         return format!("no cached {} model", m.kind);
     };
@@ -85,14 +137,19 @@ impl BackendTask for Plan<'_> {
             data: self.data,
             artifacts: &artifacts,
         };
-        Ok(book_models(&ctx)?
+        let planned = book_models(&ctx)?;
+        let keys: Vec<String> = planned.iter().map(|m| m.key.clone()).collect();
+        Ok(planned
             .into_iter()
             .map(|m| {
                 let cached = artifacts.is_cached(&m.key);
                 PlanEntry {
                     why: (!cached).then(|| why_not_cached(&artifacts, &m)),
                     cached,
+                    depends_on: dependencies(&m, &keys),
+                    cost: cost(&m),
                     name: m.name,
+                    kind: m.kind,
                     key: m.key,
                 }
             })
@@ -121,17 +178,38 @@ pub fn run(book: &BookArgs, args: &PlanArgs) -> Result<Exit> {
     match args.format {
         PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&entries)?),
         PlanFormat::Text => {
+            let name_of = |key: &str| {
+                entries
+                    .iter()
+                    .find(|e| e.key == key)
+                    .map_or(key.to_string(), |e| e.name.clone())
+            };
             for e in &entries {
-                match &e.why {
-                    None => println!("{:<30} {:<36} cached", e.name, e.key),
-                    Some(why) => println!("{:<30} {:<36} to train ({why})", e.name, e.key),
-                }
+                let cost = e
+                    .cost
+                    .map_or("-".to_string(), |c| format!("{}×{}", c.images, c.epochs));
+                let after = if e.depends_on.is_empty() {
+                    String::new()
+                } else {
+                    let names: Vec<String> = e.depends_on.iter().map(|k| name_of(k)).collect();
+                    format!("after {}; ", names.join(", "))
+                };
+                let status = match &e.why {
+                    None => "cached".to_string(),
+                    Some(why) => format!("to train ({why})"),
+                };
+                println!("{:<30} {:<36} {cost:>9}  {after}{status}", e.name, e.key);
             }
-            let missing = entries.iter().filter(|e| !e.cached).count();
+            let missing: Vec<&PlanEntry> = entries.iter().filter(|e| !e.cached).collect();
+            let work: u64 = missing
+                .iter()
+                .filter_map(|e| e.cost.map(|c| c.image_epochs))
+                .sum();
             println!(
-                "{} models, {} cached, {missing} to train",
+                "{} models, {} cached, {} to train ({work} image-epochs; cost = training images × epochs)",
                 entries.len(),
-                entries.len() - missing
+                entries.len() - missing.len(),
+                missing.len()
             );
         }
     }

@@ -119,8 +119,24 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     Ok(out)
 }
 
+/// What a feature set is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FeatureKind {
+    RawPixels,
+    AeCodes,
+    Pca,
+}
+
+impl FeatureKind {
+    /// Its group in the accuracy chart (the deep classifier is the last).
+    fn group(self) -> usize {
+        self as usize
+    }
+}
+
 /// One feature set: its name in the tables, training and test features.
 struct FeatureSet {
+    kind: FeatureKind,
     name: String,
     train: Features,
     test: Features,
@@ -161,12 +177,28 @@ fn feature_sets<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<FeatureSets> {
     let (train_pca, test_pca) = pca(&train_px, &test_px, section.pca_components)?;
     let (train_pca, test_pca) = standardise(&train_pca, &test_pca);
     let pixels = train.images.pixels_per_image();
-    let set = |name: String, train: Features, test: Features| FeatureSet { name, train, test };
+    let set = |kind, name: String, train: Features, test: Features| FeatureSet {
+        kind,
+        name,
+        train,
+        test,
+    };
     Ok(FeatureSets {
         sets: vec![
-            set(format!("raw pixels ({pixels})"), train_px, test_px),
-            set(format!("AE codes ({d})"), train_ae, test_ae),
             set(
+                FeatureKind::RawPixels,
+                format!("raw pixels ({pixels})"),
+                train_px,
+                test_px,
+            ),
+            set(
+                FeatureKind::AeCodes,
+                format!("AE codes ({d})"),
+                train_ae,
+                test_ae,
+            ),
+            set(
+                FeatureKind::Pca,
                 format!("PCA of pixels ({})", section.pca_components),
                 train_pca,
                 test_pca,
@@ -180,7 +212,10 @@ fn feature_sets<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<FeatureSets> {
 /// One model fitted on one feature set, and what it predicted.
 struct Fit {
     model: String,
+    /// The classic model, or `None` for the deep classifier.
+    classic: Option<Model>,
     features: String,
+    feature_kind: FeatureKind,
     train_size: usize,
     accuracy: f64,
     published: Option<f64>,
@@ -189,7 +224,12 @@ struct Fit {
     predictions: Vec<u8>,
     /// Loaded from the cache: its times were measured in an earlier run.
     from_cache: bool,
-    deep: bool,
+}
+
+impl Fit {
+    fn is_deep(&self) -> bool {
+        self.classic.is_none()
+    }
 }
 
 /// Every classic model on every feature set (SVMs on the first
@@ -218,10 +258,12 @@ fn classic<B: AutodiffBackend>(ctx: &Ctx<B>, sets: &[FeatureSet]) -> Result<Vec<
             let o = computed.value;
             fits.push(Fit {
                 model: model.name().into(),
+                classic: Some(model),
                 features: set.name.clone(),
+                feature_kind: set.kind,
                 train_size: n,
                 accuracy: o.accuracy,
-                published: if set.name.starts_with("raw") {
+                published: if set.kind == FeatureKind::RawPixels {
                     published(model, section)
                 } else {
                     None
@@ -229,7 +271,6 @@ fn classic<B: AutodiffBackend>(ctx: &Ctx<B>, sets: &[FeatureSet]) -> Result<Vec<
                 fit_seconds: o.fit_seconds,
                 predict_seconds: o.predict_seconds,
                 predictions: o.predictions,
-                deep: false,
                 from_cache: computed.cached,
             });
         }
@@ -251,14 +292,15 @@ fn deep_classifier<B: AutodiffBackend>(ctx: &Ctx<B>, pixels: usize) -> Result<De
     Ok(DeepFit {
         fit: Fit {
             model: "deep classifier".into(),
+            classic: None,
             features: format!("raw pixels ({pixels})"),
+            feature_kind: FeatureKind::RawPixels,
             train_size: ctx.data.train.len(),
             accuracy: e.accuracy,
             published: None,
             fit_seconds: clf.history.last().map_or(0.0, |r| r.elapsed_seconds),
             predict_seconds: started.elapsed().as_secs_f64(),
             predictions: e.predictions,
-            deep: true,
             from_cache: clf.cached,
         },
         cached: clf.cached,
@@ -318,7 +360,7 @@ struct Extremes<'a> {
 
 impl<'a> Extremes<'a> {
     fn of(fits: &'a [Fit]) -> Self {
-        let classic = || fits.iter().filter(|f| !f.deep);
+        let classic = || fits.iter().filter(|f| !f.is_deep());
         Self {
             best: classic()
                 .max_by(|a, b| a.accuracy.total_cmp(&b.accuracy))
@@ -343,14 +385,10 @@ fn accuracy_bars(fits: &[Fit]) -> Result<Figure> {
     let bars: Vec<(String, f64, usize)> = fits
         .iter()
         .map(|f| {
-            let group = if f.deep {
-                3
-            } else if f.features.starts_with("raw") {
-                0
-            } else if f.features.starts_with("AE") {
-                1
+            let group = if f.is_deep() {
+                FeatureKind::Pca.group() + 1
             } else {
-                2
+                f.feature_kind.group()
             };
             (
                 format!(
@@ -378,18 +416,24 @@ fn facts<B: AutodiffBackend>(
 ) -> Facts {
     let profile = &ctx.config.profile;
     let (best, worst) = (extremes.best, extremes.worst);
-    let deep = fits.last().expect("deep fit");
-    let acc = |model: Model, set: &str| {
+    let deep = fits.iter().find(|f| f.is_deep()).expect("the deep fit");
+    let acc = |model: Model, kind: FeatureKind| {
         fits.iter()
-            .find(|f| f.model == model.name() && f.features.starts_with(set))
+            .find(|f| f.classic == Some(model) && f.feature_kind == kind)
             .map_or(f64::NAN, |f| f.accuracy)
     };
     let (most_gaining, gain) = Model::ALL
         .into_iter()
-        .map(|m| (m, acc(m, "AE") - acc(m, "raw")))
+        .map(|m| {
+            let gain = acc(m, FeatureKind::AeCodes) - acc(m, FeatureKind::RawPixels);
+            (m, gain)
+        })
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .expect("models");
-    let svm_fits: Vec<&Fit> = fits.iter().filter(|f| f.model.starts_with("SVM")).collect();
+    let svm_fits: Vec<&Fit> = fits
+        .iter()
+        .filter(|f| f.classic.is_some_and(Model::is_svm))
+        .collect();
     Facts {
         best_model: best.model.clone(),
         best_features: best.features.clone(),
@@ -407,15 +451,15 @@ fn facts<B: AutodiffBackend>(
         test_size: ctx.data.test.len(),
         pixels: sets.pixels,
         code_dim: sets.code_dim,
-        linear_svm_raw: acc(Model::LinearSvm, "raw"),
-        linear_svm_ae: acc(Model::LinearSvm, "AE"),
-        logistic_raw: acc(Model::Logistic, "raw"),
-        logistic_ae: acc(Model::Logistic, "AE"),
+        linear_svm_raw: acc(Model::LinearSvm, FeatureKind::RawPixels),
+        linear_svm_ae: acc(Model::LinearSvm, FeatureKind::AeCodes),
+        logistic_raw: acc(Model::Logistic, FeatureKind::RawPixels),
+        logistic_ae: acc(Model::Logistic, FeatureKind::AeCodes),
         most_gaining_model: most_gaining.name().into(),
         most_gaining_gain: gain,
         svm_models: svm_fits.len(),
         svm_seconds: svm_fits.iter().map(|f| f.fit_seconds).sum(),
-        classic_from_cache: fits.iter().any(|f| !f.deep && f.from_cache),
+        classic_from_cache: fits.iter().any(|f| !f.is_deep() && f.from_cache),
         any_published: fits.iter().any(|f| f.published.is_some()),
     }
 }

@@ -90,7 +90,7 @@ pub(super) fn jacobians<B: AutodiffBackend>(device: &B::Device) -> JacobianCheck
         checks.push(Check {
             claim: claim.to_string(),
             test,
-            expected: "equal",
+            expected: super::Expected::Equal,
             error,
         });
     };

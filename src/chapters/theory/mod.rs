@@ -40,21 +40,49 @@ pub const FAILS_ABOVE: f64 = 1e-2;
 /// Length of the 1-D test signals.
 const LEN: usize = 32;
 
+/// What a claim says the two sides of its check are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Expected {
+    Equal,
+    Different,
+}
+
+/// What a check found, against what its claim says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+enum Verdict {
+    #[serde(rename = "holds")]
+    Holds,
+    #[serde(rename = "FAILS")]
+    Fails,
+    #[serde(rename = "fails, as stated")]
+    FailsAsStated,
+    #[serde(rename = "UNEXPECTEDLY HOLDS")]
+    UnexpectedlyHolds,
+}
+
+impl Verdict {
+    /// The check came out as its claim says.
+    fn as_stated(self) -> bool {
+        matches!(self, Verdict::Holds | Verdict::FailsAsStated)
+    }
+}
+
 /// One claim, checked: the error its test measured.
 struct Check {
     claim: String,
     test: String,
-    expected: &'static str,
+    expected: Expected,
     error: f64,
 }
 
 impl Check {
-    fn verdict(&self) -> &'static str {
+    fn verdict(&self) -> Verdict {
         match (self.expected, self.error) {
-            ("equal", e) if e < HOLDS_BELOW => "holds",
-            ("equal", _) => "FAILS",
-            (_, e) if e > FAILS_ABOVE => "fails, as stated",
-            _ => "UNEXPECTEDLY HOLDS",
+            (Expected::Equal, e) if e < HOLDS_BELOW => Verdict::Holds,
+            (Expected::Equal, _) => Verdict::Fails,
+            (Expected::Different, e) if e > FAILS_ABOVE => Verdict::FailsAsStated,
+            (Expected::Different, _) => Verdict::UnexpectedlyHolds,
         }
     }
 }
@@ -100,9 +128,9 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
 struct CheckRow<'a> {
     claim: &'a str,
     check: &'a str,
-    expected: &'static str,
+    expected: Expected,
     max_abs_error: f64,
-    verdict: &'static str,
+    verdict: Verdict,
 }
 
 fn checks_table(checks: &[Check]) -> Result<Table> {
@@ -121,17 +149,15 @@ fn checks_table(checks: &[Check]) -> Result<Table> {
 
 /// `kernel`: the convolution kernel of the Jacobian check.
 fn facts(checks: &[Check], kernel: Vec<f64>) -> Facts {
-    let all_as_stated = checks
-        .iter()
-        .all(|c| !c.verdict().starts_with(char::is_uppercase));
+    let all_as_stated = checks.iter().all(|c| c.verdict().as_stated());
     let worst_holding = checks
         .iter()
-        .filter(|c| c.expected == "equal")
+        .filter(|c| c.expected == Expected::Equal)
         .map(|c| c.error)
         .fold(0.0, f64::max);
     let smallest_failing = checks
         .iter()
-        .filter(|c| c.expected == "different")
+        .filter(|c| c.expected == Expected::Different)
         .map(|c| c.error)
         .fold(f64::INFINITY, f64::min);
     Facts {

@@ -77,7 +77,7 @@ pub(super) fn equivariance<B: Backend>(device: &B::Device) -> Vec<Check> {
         checks.push(Check {
             claim,
             test,
-            expected: "equal",
+            expected: super::Expected::Equal,
             error: shift_error(op, x.clone(), by, out),
         });
     };
@@ -101,7 +101,7 @@ pub(super) fn equivariance<B: Backend>(device: &B::Device) -> Vec<Check> {
         checks.push(Check {
             claim,
             test: format!("shift by {by}, best output shift"),
-            expected: "different",
+            expected: super::Expected::Different,
             error: best_shift_error(op, x.clone(), by),
         });
     };
