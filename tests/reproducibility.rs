@@ -229,6 +229,9 @@ fn complete_cache_entries(cache: &Path) -> Vec<String> {
     std::fs::read_dir(cache)
         .map(|d| {
             d.map(|e| e.unwrap().path())
+                // A `.tmp-…` directory is an entry being written (renamed
+                // into place when complete), not a stored model.
+                .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
                 .filter(|p| p.join("model.mpk").is_file())
                 .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
                 .collect()
