@@ -194,3 +194,24 @@ where
     progress.finish();
     Ok((model, history))
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::{Autodiff, Flex};
+    use burn::tensor::{Tensor, TensorData};
+
+    type B = Autodiff<Flex>;
+
+    /// The MSE warm-up's gradient is 2·(y − x)/n: it must keep the sign of
+    /// the error, or the warm-up pushes every pixel towards black.
+    #[test]
+    fn squared_error_gradient_keeps_the_sign_of_the_error() {
+        let device = Default::default();
+        let diff = Tensor::<B, 1>::from_data(TensorData::from([-0.5f32, 0.25, -1.0, 2.0]), &device)
+            .require_grad();
+        let loss = diff.clone().powf_scalar(2.0).mean();
+        let grads = loss.backward();
+        let g: Vec<f32> = diff.grad(&grads).unwrap().into_data().to_vec().unwrap();
+        assert_eq!(g, vec![-0.25, 0.125, -0.5, 1.0]);
+    }
+}
