@@ -1,10 +1,17 @@
 #!/usr/bin/env python3
-"""PyTorch twins of ex2's conv autoencoder and classifier, timed the way
-`ex2 bench` times them: one epoch over the same first N training images,
-Adam, the book's batch size, a fixed thread count, medians over repeats.
+"""PyTorch twins of ex2's conv autoencoder and classifier.
 
-Reads MNIST from the IDX files ex2 uses (raw or .gz). Prints one CSV line
-per measurement: name,median,min,max (images/s).
+Default mode: timed the way `ex2 bench` times them: one epoch over the same
+first N training images, Adam, the book's batch size, a fixed thread count,
+medians over repeats. Prints one CSV line per measurement:
+name,median,min,max (images/s).
+
+`--recipe`: trains the book's conv AE recipe instead (the profile's first
+N training images, full shuffled batches, Adam, `--warmup-epochs` of MSE
+then mean L1) for each d and seed, and prints d,seed,epoch,loss,test_l1 per
+epoch: the peer that ex2's test L1 per d is compared with.
+
+Reads MNIST from the IDX files ex2 uses (raw or .gz).
 """
 
 import argparse
@@ -110,6 +117,29 @@ def epoch_seconds(model, images, labels, batch, seed):
     return time.perf_counter() - started
 
 
+def recipe(a, images, test):
+    """The book AE's training, per d and seed; test L1 on the clean test images."""
+    print("d,seed,epoch,loss,test_l1", flush=True)
+    for d in a.dims:
+        for seed in a.seeds:
+            torch.manual_seed(seed)
+            model = Autoencoder(d)
+            opt = torch.optim.Adam(model.parameters(), lr=a.lr, eps=a.adam_eps)
+            for epoch in range(1, a.epochs + 1):
+                mse = epoch <= a.warmup_epochs
+                order = torch.randperm(len(images))
+                for i in range(len(images) // a.batch_size):
+                    x = images[order[i * a.batch_size : (i + 1) * a.batch_size]]
+                    diff = model(x) - x
+                    loss = diff.pow(2).mean() if mse else diff.abs().mean()
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                with torch.no_grad():
+                    l1 = sum((model(t) - t).abs().sum().item() for t in test.split(1000)) / test.numel()
+                print(f"{d},{seed},{epoch},{'mse' if mse else 'l1'},{l1:.5f}", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data-dir", default="data/mnist")
@@ -120,6 +150,15 @@ def main():
     p.add_argument("--latent-dim", type=int, default=12)
     p.add_argument("--hidden-dim", type=int, default=64)
     p.add_argument("--flush-denormal", action="store_true")
+    p.add_argument("--recipe", action="store_true", help="train the book AE recipe, print test L1")
+    p.add_argument("--train-size", type=int, default=20000)
+    p.add_argument("--test-size", type=int, default=10000)
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--warmup-epochs", type=int, default=1)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--adam-eps", type=float, default=1e-5, help="burn's AdamConfig default")
+    p.add_argument("--dims", type=int, nargs="+", default=[2, 5, 12])
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -128,6 +167,13 @@ def main():
     n = a.batches * a.batch_size
     images = torch.from_numpy(read_images(a.data_dir, "train-images-idx3-ubyte")[:n].astype(np.float32) / 255.0)
     labels = torch.from_numpy(read_labels(a.data_dir, "train-labels-idx1-ubyte")[:n])
+
+    if a.recipe:
+        train = read_images(a.data_dir, "train-images-idx3-ubyte")[: a.train_size]
+        test = read_images(a.data_dir, "t10k-images-idx3-ubyte")[: a.test_size]
+        to_float = lambda u8: torch.from_numpy(u8.astype(np.float32) / 255.0)
+        recipe(a, to_float(train), to_float(test))
+        return
 
     suffix = " (flush denormal)" if a.flush_denormal else ""
     for name, make, lab in [
