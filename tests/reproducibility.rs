@@ -334,6 +334,34 @@ fn diverging_training_fails_its_chapter_and_the_book_still_builds() {
     );
 }
 
+/// An AE trained on plain L1 from the first step stays on the all-black
+/// plateau: a failed experiment, reported as such, not a row of the book.
+#[test]
+fn a_model_on_the_all_black_plateau_fails_its_chapter() {
+    let book = Book::with_chapters(&["autoencoder", "theory"], |t| {
+        t.replace(
+            "mse-warmup-epochs = 1\ntrain-plain-l1-control = true",
+            "mse-warmup-epochs = 0\ntrain-plain-l1-control = true",
+        )
+    });
+    let out = book.ex2(&["build-report"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let e = stderr(&out);
+    assert!(
+        e.contains("ended on a trivial solution") && e.contains("all-black image"),
+        "{e}"
+    );
+    let pdf = common::pdf_text(&book.path().join("ex2.pdf"));
+    assert!(
+        pdf.contains("Theory, Checked Numerically"),
+        "the other chapter is in the book"
+    );
+    assert!(
+        pdf.contains("trivial solution"),
+        "the book says why the chapter is missing"
+    );
+}
+
 #[test]
 fn several_seeds_report_means_and_deviations() {
     let book = Book::with_chapters(&["classifier", "theory"], |t| t);

@@ -7,8 +7,9 @@ medians over repeats. Prints one CSV line per measurement:
 name,median,min,max (images/s).
 
 `--recipe`: trains the book's conv AE recipe instead (the profile's first
-N training images, full shuffled batches, Adam, `--warmup-epochs` of MSE
-then mean L1) for each d and seed, and prints d,seed,epoch,loss,test_l1 per
+N training images, full shuffled batches, Adam with the book's ε, the output
+bias at the logit of the mean intensity, `--warmup-epochs` of MSE then mean
+L1) for each d and seed, and prints d,seed,epoch,loss,test_l1 per
 epoch: the peer that ex2's test L1 per d is compared with.
 
 Reads MNIST from the IDX files ex2 uses (raw or .gz).
@@ -124,6 +125,11 @@ def recipe(a, images, test):
         for seed in a.seeds:
             torch.manual_seed(seed)
             model = Autoencoder(d)
+            if a.output_bias_at_mean:
+                # As ex2's `output-bias-at-mean`: the output starts at the data's mean intensity.
+                m = images.mean().clamp(1e-3, 1 - 1e-3)
+                with torch.no_grad():
+                    model.decoder.deconv2.bias.fill_(torch.log(m / (1 - m)).item())
             opt = torch.optim.Adam(model.parameters(), lr=a.lr, eps=a.adam_eps)
             for epoch in range(1, a.epochs + 1):
                 mse = epoch <= a.warmup_epochs
@@ -156,7 +162,9 @@ def main():
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--warmup-epochs", type=int, default=1)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--adam-eps", type=float, default=1e-5, help="burn's AdamConfig default")
+    p.add_argument("--adam-eps", type=float, default=1e-8, help="the book's adam-epsilon (burn's default: 1e-5)")
+    p.add_argument("--no-output-bias-at-mean", dest="output_bias_at_mean", action="store_false",
+                   help="keep PyTorch's random output bias (the book's output-bias-at-mean = false)")
     p.add_argument("--dims", type=int, nargs="+", default=[2, 5, 12])
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     a = p.parse_args()

@@ -181,7 +181,11 @@ impl BackendTask for Bench<'_> {
         let mut out = Vec::new();
 
         let ae_config = crate::experiment::models::conv_ae_config(self.config);
-        let training = |seed| ReconstructionTrainingConfig::new(1, batch, ae.learning_rate, seed);
+        let training = |seed| {
+            ReconstructionTrainingConfig::new(1, batch, ae.learning_rate, seed)
+                .with_adam_epsilon(ae.adam_epsilon)
+                .with_output_bias_at_mean(ae.output_bias_at_mean)
+        };
         // Every training runs in a training slot, as in the book; one job
         // alone gets all the cores.
         let cores = scheduler::cores();

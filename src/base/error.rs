@@ -26,6 +26,11 @@ pub enum Ex2Error {
         epoch: usize,
         batch: usize,
     },
+
+    /// A trained model ended on a trivial solution (the all-black image,
+    /// chance accuracy): a failed experiment, not a result.
+    #[error("training of {model} ended on a trivial solution: {message}")]
+    TrivialSolution { model: String, message: String },
 }
 
 impl Ex2Error {
@@ -34,7 +39,7 @@ impl Ex2Error {
         match self {
             Ex2Error::Config { .. } | Ex2Error::Data { .. } => 2,
             Ex2Error::Backend { .. } => 3,
-            Ex2Error::Diverged { .. } => 4,
+            Ex2Error::Diverged { .. } | Ex2Error::TrivialSolution { .. } => 4,
         }
     }
 }

@@ -22,6 +22,12 @@ pub struct Images {
 }
 
 impl Images {
+    /// Mean pixel value in [0, 1]: the L1 error of the all-black image.
+    pub fn mean_intensity(&self) -> f64 {
+        let sum: u64 = self.pixels.iter().map(|&p| p as u64).sum();
+        sum as f64 / self.pixels.len().max(1) as f64 / 255.0
+    }
+
     pub fn pixels_per_image(&self) -> usize {
         self.rows * self.cols
     }

@@ -158,8 +158,7 @@ impl Split {
 
     /// Mean pixel value in [0, 1]: the L1 error of the all-black image.
     pub fn mean_pixel(&self) -> f64 {
-        let sum: u64 = self.images.pixels.iter().map(|&p| p as u64).sum();
-        sum as f64 / self.images.pixels.len() as f64 / 255.0
+        self.images.mean_intensity()
     }
 }
 

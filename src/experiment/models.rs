@@ -18,7 +18,9 @@ use crate::nn::classify::{ClassEpoch, ClassifierTrainingConfig, train_classifier
 use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig};
 use crate::nn::init::seeded_init;
 use crate::nn::mlp_ae::{MlpAutoencoder, MlpAutoencoderConfig};
-use crate::nn::train::{EpochRecord, ReconstructionTrainingConfig, train_reconstruction};
+use crate::nn::train::{
+    EpochRecord, ReconstructionTrainingConfig, check_left_plateau, train_reconstruction,
+};
 use crate::store::artifacts::{Artifact, ArtifactStore};
 
 pub type TrainedAe<B> = Artifact<ConvAutoencoder<B>, Vec<EpochRecord>>;
@@ -45,13 +47,25 @@ pub struct ClassifierSpec {
     pub train_set: TrainingSet,
 }
 
+/// What a training may end on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A model of the book: ending on the all-black plateau fails it
+    /// ([`check_left_plateau`]).
+    MustLearn,
+    /// A control that measures the plateau (plain L1 from the first step).
+    MayPlateau,
+}
+
 /// Trains (or loads) an autoencoder of `kind` as `spec` says, on
-/// `spec.train_set`, with `init` building the untrained model.
+/// `spec.train_set`, with `init` building the untrained model. A model that
+/// must learn and ends on the plateau is an error, cached or not.
 pub fn reconstruction_model<B, M, C>(
     ctx: &Ctx<B>,
     kind: &str,
     name: &str,
     spec: &AutoencoderSpec<C>,
+    outcome: Outcome,
     init: impl Fn() -> M + Sync,
 ) -> Result<Artifact<M, Vec<EpochRecord>>>
 where
@@ -61,7 +75,8 @@ where
     M::InnerModule: Autoencoder<B::InnerBackend>,
 {
     let device = &ctx.device;
-    ctx.artifacts
+    let trained = ctx
+        .artifacts
         .load_or_train::<B, _, _, _>(kind, spec, device, &init, || {
             let model = seeded_init::<B, _>(device, spec.training.seed, &init);
             Ok(train_reconstruction(
@@ -72,7 +87,11 @@ where
                 &spec.training,
                 device,
             )?)
-        })
+        })?;
+    if outcome == Outcome::MustLearn {
+        check_left_plateau(name, &trained.history, ctx.data.test.mean_pixel())?;
+    }
+    Ok(trained)
 }
 
 /// Trains (or loads) a conv AE as `spec` says.
@@ -82,7 +101,22 @@ pub fn autoencoder<B: AutodiffBackend>(
     spec: AutoencoderSpec<ConvAutoencoderConfig>,
 ) -> Result<TrainedAe<B>> {
     let device = &ctx.device;
-    reconstruction_model(ctx, CONV_AE, name, &spec, || spec.model.init::<B>(device))
+    reconstruction_model(ctx, CONV_AE, name, &spec, Outcome::MustLearn, || {
+        spec.model.init::<B>(device)
+    })
+}
+
+/// Trains (or loads) a conv AE that may end on the plateau: the control
+/// that measures it.
+pub fn autoencoder_control<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    name: &str,
+    spec: AutoencoderSpec<ConvAutoencoderConfig>,
+) -> Result<TrainedAe<B>> {
+    let device = &ctx.device;
+    reconstruction_model(ctx, CONV_AE, name, &spec, Outcome::MayPlateau, || {
+        spec.model.init::<B>(device)
+    })
 }
 
 /// The book's conv AE architecture, `[chapter.autoencoder]`: the one place
@@ -127,9 +161,14 @@ pub fn mlp_autoencoder_spec<B: AutodiffBackend>(
 pub fn mlp_autoencoder<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<TrainedMlpAe<B>> {
     let spec = mlp_autoencoder_spec(ctx);
     let device = &ctx.device;
-    reconstruction_model(ctx, MLP_AE, "fully connected AE", &spec, || {
-        spec.model.init::<B>(device)
-    })
+    reconstruction_model(
+        ctx,
+        MLP_AE,
+        "fully connected AE",
+        &spec,
+        Outcome::MustLearn,
+        || spec.model.init::<B>(device),
+    )
 }
 
 /// The book's d=12 autoencoder: `[chapter.autoencoder]` with its warm-up.
@@ -164,7 +203,9 @@ pub fn autoencoder_spec<B: AutodiffBackend>(
             section.learning_rate,
             ctx.seed(BOOK_AE_SEED),
         )
-        .with_mse_warmup_epochs(mse_warmup_epochs),
+        .with_mse_warmup_epochs(mse_warmup_epochs)
+        .with_adam_epsilon(section.adam_epsilon)
+        .with_output_bias_at_mean(section.output_bias_at_mean),
         train_set: ctx.data.training_set().clone(),
     }
 }

@@ -15,6 +15,11 @@ pub struct AutoencoderSection {
     /// Channels of the two stride-2 convolutions of the encoder.
     pub channels: [usize; 2],
     pub learning_rate: f64,
+    /// Adam's ε for every AE of the book.
+    pub adam_epsilon: f64,
+    /// Start every AE's output bias at the logit of its training images'
+    /// mean intensity (instead of burn's random init around 0.5 grey).
+    pub output_bias_at_mean: bool,
     /// Epochs trained on MSE before switching to the mean-L1 loss the
     /// exercise asks for; this is what gets the model off the all-black
     /// plateau (see the chapter).
@@ -34,6 +39,8 @@ impl Default for AutoencoderSection {
             latent_dim: 12,
             channels: [32, 64],
             learning_rate: 1e-3,
+            adam_epsilon: 1e-8,
+            output_bias_at_mean: true,
             mse_warmup_epochs: 1,
             train_plain_l1_control: true,
             grid_digits: 16,
@@ -58,6 +65,13 @@ impl Section for AutoencoderSection {
                 "{} must be a positive number (got {})",
                 key("learning-rate"),
                 self.learning_rate
+            ));
+        }
+        if !(self.adam_epsilon.is_finite() && self.adam_epsilon > 0.0) {
+            return Err(format!(
+                "{} must be a positive number (got {})",
+                key("adam-epsilon"),
+                self.adam_epsilon
             ));
         }
         Ok(())

@@ -2,12 +2,26 @@
 //! fully connected one), and the helpers built on it: codes of a whole
 //! image set, decoding codes to images, reconstruction, and error.
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
 use super::batch::{DeviceImages, images_to_tensor, read_f32, tensor_to_images};
 use crate::data::Images;
+
+/// `bias` with every value set to `value`, as a fresh leaf (trainable if
+/// it was).
+pub fn filled<B: Backend>(
+    bias: Option<Param<Tensor<B, 1>>>,
+    value: f32,
+) -> Option<Param<Tensor<B, 1>>> {
+    bias.map(|p| {
+        p.map(|t| {
+            let trainable = t.is_require_grad();
+            Tensor::full(t.dims(), value, &t.device()).set_require_grad(trainable)
+        })
+    })
+}
 
 /// Images per batch when no gradients are kept.
 pub const EVAL_BATCH: usize = 1000;
@@ -34,6 +48,9 @@ pub trait Autoencoder<B: Backend>: Module<B> {
     fn encode(&self, images: Tensor<B, 4>) -> Tensor<B, 2>;
     /// `[n, d]` codes → `[n, 1, 28, 28]` images in (0, 1).
     fn decode(&self, codes: Tensor<B, 2>) -> Tensor<B, 4>;
+    /// The model with the bias of its output layer (before the sigmoid) set
+    /// to `logit` for every pixel.
+    fn with_output_bias(self, logit: f32) -> Self;
 
     fn reconstruct_tensor(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
         self.decode(self.encode(images))

@@ -10,7 +10,7 @@ use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::backend::Backend;
 use serde::Serialize;
 
-use super::autoencoder::{Autoencoder, encode_in_batches};
+use super::autoencoder::{Autoencoder, encode_in_batches, filled};
 use super::lowered_conv::{
     ConvGeometry, conv_transpose2d_rows, conv2d_rows, nchw_to_rows, rows_to_nchw,
 };
@@ -112,6 +112,11 @@ impl<B: Backend> ConvEncoder<B> {
 }
 
 impl<B: Backend> ConvDecoder<B> {
+    /// The bias of the output layer (one value: one output channel).
+    pub fn output_bias(&self) -> Option<&burn::module::Param<Tensor<B, 1>>> {
+        self.deconv2.bias.as_ref()
+    }
+
     /// `[n, d]` codes → `[n, 1, 28, 28]` images in (0, 1).
     pub fn forward(&self, codes: Tensor<B, 2>) -> Tensor<B, 4> {
         let [g1, g2] = self.geometry();
@@ -218,6 +223,11 @@ impl<B: Backend> Autoencoder<B> for ConvAutoencoder<B> {
 
     fn decode(&self, codes: Tensor<B, 2>) -> Tensor<B, 4> {
         self.decoder.forward(codes)
+    }
+
+    fn with_output_bias(mut self, logit: f32) -> Self {
+        self.decoder.deconv2.bias = filled(self.decoder.deconv2.bias, logit);
+        self
     }
 }
 

@@ -8,7 +8,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::backend::Backend;
 
-use super::autoencoder::Autoencoder;
+use super::autoencoder::{Autoencoder, filled};
 use super::conv_ae::SIDE;
 
 #[derive(Config, Debug)]
@@ -59,6 +59,11 @@ impl<B: Backend> Autoencoder<B> for MlpAutoencoder<B> {
         let x = relu(self.dec1.forward(codes));
         let x = relu(self.dec2.forward(x));
         sigmoid(self.dec3.forward(x)).reshape([n, 1, SIDE, SIDE])
+    }
+
+    fn with_output_bias(mut self, logit: f32) -> Self {
+        self.dec3.bias = filled(self.dec3.bias, logit);
+        self
     }
 }
 

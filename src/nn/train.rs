@@ -26,6 +26,17 @@ pub struct ReconstructionTrainingConfig {
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
+    /// Adam's ε. On the all-black plateau the gradients are tiny and a
+    /// large ε turns Adam's scale-free step into a vanishing one.
+    #[config(default = 1e-5)]
+    pub adam_epsilon: f64,
+    /// Start the output layer's bias at the logit of the training images'
+    /// mean intensity, so the first reconstructions are as bright as the
+    /// data on average instead of 0.5 grey: the warm-up then spends its
+    /// steps on shapes, not on the mean (measured: it is what lets a short
+    /// budget leave the all-black plateau).
+    #[config(default = false)]
+    pub output_bias_at_mean: bool,
     /// Leading epochs trained on MSE instead of mean L1.
     #[config(default = 0)]
     pub mse_warmup_epochs: usize,
@@ -55,6 +66,45 @@ impl ReconstructionLoss {
             ReconstructionLoss::L1 => "l1",
         }
     }
+}
+
+/// logit(m) of the images' mean intensity m (clamped away from 0 and 1):
+/// the output bias whose sigmoid is m.
+pub fn mean_intensity_logit(images: &Images) -> f32 {
+    let m = images.mean_intensity().clamp(1e-3, 1.0 - 1e-3);
+    (m / (1.0 - m)).ln() as f32
+}
+
+/// How far below the trivial solution a trained autoencoder must end: its
+/// final test L1 must be at most `1 − PLATEAU_MARGIN` times the all-black
+/// image's (the constant image that is L1's optimum when the code is
+/// ignored: most pixels are black in most images).
+pub const PLATEAU_MARGIN: f64 = 0.10;
+
+/// An error when `history` ends on the all-black plateau: a final test L1
+/// within [`PLATEAU_MARGIN`] of `black_l1`, the all-black image's.
+pub fn check_left_plateau(
+    name: &str,
+    history: &[EpochRecord],
+    black_l1: f64,
+) -> Result<(), Ex2Error> {
+    let Some(last) = history.last() else {
+        return Ok(());
+    };
+    let bound = (1.0 - PLATEAU_MARGIN) * black_l1;
+    if last.test_l1 <= bound {
+        return Ok(());
+    }
+    Err(Ex2Error::TrivialSolution {
+        model: name.to_string(),
+        message: format!(
+            "its final test L1 {:.4} is within {:.0} % of the all-black image's {black_l1:.4} \
+             (a model that learned its inputs ends below {bound:.4}); it reconstructs \
+             (nearly) the same dark image for every input",
+            last.test_l1,
+            PLATEAU_MARGIN * 100.0
+        ),
+    })
 }
 
 /// One epoch of a training run.
@@ -99,7 +149,12 @@ where
     M: AutodiffModule<B> + Autoencoder<B>,
     M::InnerModule: Autoencoder<B::InnerBackend>,
 {
-    let mut optim = AdamConfig::new().init();
+    if config.output_bias_at_mean {
+        model = model.with_output_bias(mean_intensity_logit(train));
+    }
+    let mut optim = AdamConfig::new()
+        .with_epsilon(config.adam_epsilon as f32)
+        .init();
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..train.count).collect();
     let batch_size = config.batch_size.min(train.count).max(1);
@@ -201,6 +256,56 @@ mod tests {
     use burn::tensor::{Tensor, TensorData};
 
     type B = Autodiff<Flex>;
+
+    fn record(epoch: usize, test_l1: f64) -> super::EpochRecord {
+        super::EpochRecord {
+            epoch,
+            loss: super::ReconstructionLoss::L1,
+            train_l1: test_l1,
+            test_l1,
+            test_mse: 0.0,
+            train_seconds: 0.0,
+            eval_seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_final_error_near_the_black_image_is_a_trivial_solution() {
+        let black = 0.13;
+        // Left the plateau early, back on it at the end: the end counts.
+        let back = [record(1, 0.08), record(2, 0.125)];
+        let e = super::check_left_plateau("ae", &back, black).unwrap_err();
+        assert!(e.to_string().contains("trivial solution"), "{e}");
+        assert_eq!(e.exit_code(), 4);
+        let learned = [record(1, 0.125), record(2, 0.9 * black - 1e-6)];
+        assert!(super::check_left_plateau("ae", &learned, black).is_ok());
+    }
+
+    #[test]
+    fn the_output_bias_starts_at_the_mean_intensity_and_stays_trainable() {
+        use crate::nn::autoencoder::Autoencoder;
+        use crate::nn::conv_ae::ConvAutoencoderConfig;
+        let device = Default::default();
+        let images = crate::data::Images {
+            count: 1,
+            rows: 28,
+            cols: 28,
+            // A quarter of the pixels white: mean intensity 0.25.
+            pixels: (0..784).map(|i| if i % 4 == 0 { 255 } else { 0 }).collect(),
+        };
+        let logit = super::mean_intensity_logit(&images);
+        assert!((logit - (0.25f32 / 0.75).ln()).abs() < 1e-6);
+        let model = ConvAutoencoderConfig::new(4)
+            .init::<B>(&device)
+            .with_output_bias(logit);
+        let x = crate::nn::batch::images_to_tensor::<B>(&images, &[0], &device);
+        let loss = model.reconstruct_tensor(x).mean();
+        let grads = loss.backward();
+        let bias = model.decoder.output_bias().unwrap();
+        let value: Vec<f32> = bias.val().into_data().to_vec().unwrap();
+        assert_eq!(value, vec![logit]);
+        assert!(bias.grad(&grads).is_some(), "the bias still learns");
+    }
 
     /// The MSE warm-up's gradient is 2·(y − x)/n: it must keep the sign of
     /// the error, or the warm-up pushes every pixel towards black.

@@ -20,6 +20,9 @@ use crate::experiment::models::{self, AutoencoderSpec, PlannedModel};
 use crate::experiment::sections::AutoencoderSection;
 use crate::nn::conv_ae::ConvAutoencoderConfig;
 use crate::nn::conv_ae::{BOTTOM, KERNEL, SIDE, STRIDE};
+// How far below the all-black image's error a model must get to count as
+// having left the plateau; a model of the book that does not fails its chapter.
+use crate::nn::train::{PLATEAU_MARGIN, mean_intensity_logit};
 
 pub const TABLES: &[&str] = &[
     "history",
@@ -74,9 +77,6 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
     Ok(planned)
 }
 
-/// How far below the all-black image's error a model must get to count as
-/// having left the plateau (a share of that error).
-const PLATEAU_MARGIN: f64 = 0.1;
 /// A train–test gap below this share of the test error is no measurable
 /// over-fitting.
 const OVERFIT_MARGIN: f64 = 0.05;
@@ -94,6 +94,10 @@ struct Facts {
     bottom_side: usize,
     grid_digits: usize,
     plateau_margin: f64,
+    /// The training images' mean intensity and its logit, the output
+    /// layer's initial bias when `output-bias-at-mean` is on.
+    train_mean_intensity: f64,
+    output_bias_logit: f64,
     overfit_margin: f64,
     has_control: bool,
     control_test_l1: Option<f64>,
@@ -145,6 +149,8 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         bottom_side: BOTTOM,
         grid_digits: reconstructions.digits,
         plateau_margin: PLATEAU_MARGIN,
+        train_mean_intensity: ctx.data.train.mean_pixel(),
+        output_bias_logit: mean_intensity_logit(&ctx.data.train.images) as f64,
         overfit_margin: OVERFIT_MARGIN,
         has_control: control.is_some(),
         control_test_l1: control.as_ref().map(|c| c.test_l1),

@@ -37,7 +37,7 @@ pub(super) fn train<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Trained<B>> {
         .train_plain_l1_control
     {
         jobs.push(Box::new(|| {
-            models::autoencoder(ctx, "conv AE (plain L1)", plain_l1_spec(ctx))
+            models::autoencoder_control(ctx, "conv AE (plain L1)", plain_l1_spec(ctx))
                 .map(|a| Job::Conv(Box::new(a)))
         }));
     }

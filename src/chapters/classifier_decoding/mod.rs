@@ -23,7 +23,7 @@ use crate::ml::latent::mean_pairwise_distance;
 use crate::nn::autoencoder::{Autoencoder, ReconstructionError};
 use crate::nn::classifier::Classifier;
 use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, SIDE};
-use crate::nn::train::{ReconstructionTrainingConfig, train_reconstruction};
+use crate::nn::train::{ReconstructionTrainingConfig, check_left_plateau, train_reconstruction};
 use crate::plot::digit_grid_png;
 
 pub use section::ClassifierDecodingSection;
@@ -83,6 +83,9 @@ const CLASSIFIER_DECODER: &str = "classifier-decoder";
 
 fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, classifier_key: &str) -> DecoderSpec {
     let section = ctx.config.section::<ClassifierDecodingSection>();
+    // The AE recipe's optimizer and output initialisation (the decoder is the
+    // book AE's decoder).
+    let ae = ctx.config.section::<AutoencoderSection>();
     let profile = &ctx.config.profile;
     DecoderSpec {
         classifier: classifier_key.to_string(),
@@ -93,7 +96,9 @@ fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, classifier_key: &str) -> DecoderSpec {
             section.learning_rate,
             ctx.seed("classifier-decoding/decoder"),
         )
-        .with_mse_warmup_epochs(section.mse_warmup_epochs),
+        .with_mse_warmup_epochs(section.mse_warmup_epochs)
+        .with_adam_epsilon(ae.adam_epsilon)
+        .with_output_bias_at_mean(ae.output_bias_at_mean),
         train_set: ctx.data.training_set().clone(),
     }
 }
@@ -193,6 +198,11 @@ fn train_decoder<B: AutodiffBackend>(
                 device,
             )?)
         },
+    )?;
+    check_left_plateau(
+        "decoder on classifier codes",
+        &trained.history,
+        ctx.data.test.mean_pixel(),
     )?;
     Ok(Decoder { seed, trained })
 }

@@ -85,14 +85,14 @@ fn small_spec<B: AutodiffBackend>(
     let warmup = (section.mse_warmup_epochs * epochs).div_ceil(profile.epochs);
     Ok(AutoencoderSpec {
         model: base.model,
-        training: ReconstructionTrainingConfig::new(
+        training: ReconstructionTrainingConfig {
             epochs,
-            batch,
-            section.learning_rate,
-            ctx.seed(&small_seed_name(n)),
-        )
-        .with_mse_warmup_epochs(warmup)
-        .with_eval_every(epochs),
+            batch_size: batch,
+            seed: ctx.seed(&small_seed_name(n)),
+            mse_warmup_epochs: warmup,
+            eval_every: epochs,
+            ..base.training
+        },
         train_set: TrainingSet::new(format!("balanced-{n}"), ctx.data.train.balanced(n / 10)?),
     })
 }
