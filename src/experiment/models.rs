@@ -14,7 +14,9 @@ use crate::experiment::Ctx;
 use crate::experiment::sections::{AutoencoderSection, ClassifierSection};
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::classifier::{Classifier, ClassifierConfig};
-use crate::nn::classify::{ClassEpoch, ClassifierTrainingConfig, train_classifier};
+use crate::nn::classify::{
+    ClassEpoch, ClassifierTrainingConfig, check_above_chance, majority_share, train_classifier,
+};
 use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig};
 use crate::nn::init::seeded_init;
 use crate::nn::mlp_ae::{MlpAutoencoder, MlpAutoencoderConfig};
@@ -219,7 +221,7 @@ pub fn classifier<B: AutodiffBackend>(
     encoder: Option<crate::nn::conv_ae::ConvEncoder<B>>,
 ) -> Result<Artifact<Classifier<B>, Vec<ClassEpoch>>> {
     let device = &ctx.device;
-    ctx.artifacts.load_or_train::<B, _, _, _>(
+    let trained = ctx.artifacts.load_or_train::<B, _, _, _>(
         CLASSIFIER,
         &spec,
         device,
@@ -239,7 +241,14 @@ pub fn classifier<B: AutodiffBackend>(
                 device,
             )?)
         },
-    )
+    )?;
+    // A classifier at chance is a failed experiment, cached or not.
+    check_above_chance(
+        name,
+        &trained.history,
+        majority_share(&ctx.data.test.labels),
+    )?;
+    Ok(trained)
 }
 
 /// The book's digit classifier: `[chapter.classifier]`.

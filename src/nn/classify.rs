@@ -58,6 +58,41 @@ pub struct ClassEpoch {
     pub test_accuracy: f64,
 }
 
+/// How far above chance a trained classifier must end: its final test
+/// accuracy must exceed the majority class's share of the test labels (what
+/// predicting one class for every image scores) by this much.
+pub const CHANCE_MARGIN: f64 = 0.10;
+
+/// The accuracy of always predicting the most frequent of `labels`.
+pub fn majority_share(labels: &[u8]) -> f64 {
+    let mut counts = [0usize; 256];
+    labels.iter().for_each(|&l| counts[l as usize] += 1);
+    *counts.iter().max().unwrap_or(&0) as f64 / labels.len().max(1) as f64
+}
+
+/// An error when `history` ends at chance: a final test accuracy within
+/// [`CHANCE_MARGIN`] of the majority class's share `chance`.
+pub fn check_above_chance(name: &str, history: &[ClassEpoch], chance: f64) -> Result<(), Ex2Error> {
+    let Some(last) = history.last() else {
+        return Ok(());
+    };
+    let bound = chance + CHANCE_MARGIN;
+    if last.test_accuracy >= bound {
+        return Ok(());
+    }
+    Err(Ex2Error::TrivialSolution {
+        model: name.to_string(),
+        message: format!(
+            "its final test accuracy {:.1} % is within {:.0} points of chance ({:.1} %, always \
+             the most frequent class; a model that learned ends at {:.1} % or above)",
+            last.test_accuracy * 100.0,
+            CHANCE_MARGIN * 100.0,
+            chance * 100.0,
+            bound * 100.0
+        ),
+    })
+}
+
 pub fn labels_tensor<B: Backend>(labels: &[u8], device: &B::Device) -> Tensor<B, 1, Int> {
     let data = TensorData::new(
         labels.iter().map(|&l| l as i64).collect::<Vec<_>>(),
@@ -299,6 +334,23 @@ fn model_latent<B: Backend>(model: &Classifier<B>, device: &B::Device) -> usize 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_final_accuracy_near_the_majority_class_is_a_trivial_solution() {
+        let labels = [0u8, 0, 0, 1, 2, 3, 4, 5, 6, 7];
+        assert!((majority_share(&labels) - 0.3).abs() < 1e-12);
+        let at = |acc| ClassEpoch {
+            epoch: 1,
+            elapsed_seconds: 0.0,
+            train_loss: 0.0,
+            train_accuracy: acc,
+            test_loss: 0.0,
+            test_accuracy: acc,
+        };
+        let e = check_above_chance("c", &[at(0.9), at(0.35)], 0.3).unwrap_err();
+        assert!(e.to_string().contains("chance"), "{e}");
+        assert!(check_above_chance("c", &[at(0.40)], 0.3).is_ok());
+    }
     use burn::backend::Flex;
 
     fn labels(l: &[i64]) -> Tensor<Flex, 2> {
