@@ -286,6 +286,13 @@ fn kill_9_mid_training_loses_at_most_the_model_in_training() {
             "{key} was retrained: {manifest}"
         );
     }
+    // What the killed process was writing is gone, not left as litter.
+    let staging: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp-") || n.starts_with(".old-"))
+        .collect();
+    assert!(staging.is_empty(), "staging left behind: {staging:?}");
 
     // `chapter --force` retrains what the chapter uses, under the same keys.
     let out = book.ex2(&["chapter", "autoencoder", "--force"]);

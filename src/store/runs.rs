@@ -86,9 +86,14 @@ impl Runs {
         self.dir.join("bench")
     }
 
-    /// Takes the directory's lock (one ex2 process at a time).
+    /// Takes the directory's lock (one ex2 process at a time), then removes
+    /// the cache's staging directories (`.tmp-…`, `.old-…`): with the lock
+    /// held no other process is writing, so any there were left by one that
+    /// was killed mid-write.
     pub fn lock(&self, wait: Duration) -> Result<StoreLock> {
-        StoreLock::acquire(&self.dir, wait)
+        let lock = StoreLock::acquire(&self.dir, wait)?;
+        sweep_staging(&self.cache_dir());
+        Ok(lock)
     }
 
     /// Creates `<runs>/<timestamp>-<profile>` (suffixed when taken).
@@ -382,9 +387,52 @@ fn files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
+/// Removes the staging directories of `cache` (best effort: a stale one
+/// only costs disk space, never a wrong result). Returns how many went.
+fn sweep_staging(cache: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            (name.starts_with(".tmp-") || name.starts_with(".old-"))
+                && e.file_type().is_ok_and(|t| t.is_dir())
+        })
+        .filter(|e| std::fs::remove_dir_all(e.path()).is_ok())
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn taking_the_lock_removes_staging_left_by_a_killed_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::new(dir.path().join("runs"));
+        let cache = runs.cache_dir();
+        for d in [
+            ".tmp-conv-ae-1234-AbCd",
+            ".old-conv-ae-1234-99",
+            "conv-ae-1234",
+        ] {
+            std::fs::create_dir_all(cache.join(d)).unwrap();
+            std::fs::write(cache.join(d).join("model.mpk"), b"x").unwrap();
+        }
+        let _lock = runs.lock(Duration::ZERO).unwrap();
+        let left: Vec<String> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            left,
+            vec!["conv-ae-1234".to_string()],
+            "stored entries stay"
+        );
+    }
 
     #[test]
     fn a_run_is_complete_once_its_manifest_exists() {
