@@ -52,6 +52,8 @@ pub struct ClassEpoch {
     pub epoch: usize,
     /// Training time so far, evaluation excluded.
     pub elapsed_seconds: f64,
+    /// Cross-entropy and accuracy on the training examples, scored after
+    /// the epoch like the test ones (not a running mean over its batches).
     pub train_loss: f64,
     pub train_accuracy: f64,
     pub test_loss: f64,
@@ -255,9 +257,9 @@ pub fn train_classifier<B: AutodiffBackend>(
     for epoch in 1..=config.epochs {
         let started = Instant::now();
         order.shuffle(&mut rng);
-        let (mut loss_sum, mut correct, mut seen) = (0.0, 0.0, 0usize);
-        let (mut losses, mut hits) = (PendingScalars::new(), PendingScalars::new());
-        let batch_len = batch as f64;
+        // Read back to catch divergence and show progress; the epoch's
+        // record scores the model afterwards.
+        let mut losses = PendingScalars::new();
         for (b, idx) in order.chunks_exact(batch).enumerate() {
             let x = Tensor::<B, 4>::from_inner(train_data.images.batch(idx));
             let labels = train_data.labels(idx);
@@ -273,8 +275,6 @@ pub fn train_classifier<B: AutodiffBackend>(
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(config.learning_rate, model, grads);
             losses.push(b + 1, loss.inner());
-            hits.push(b + 1, count_correct(logits.inner(), labels));
-            seen += idx.len();
 
             let mut shown = None;
             if losses.len() == READBACK_EVERY || b + 1 == batches {
@@ -288,24 +288,27 @@ pub fn train_classifier<B: AutodiffBackend>(
                             batch,
                         ));
                     }
-                    loss_sum += mean * batch_len;
                     shown = Some(mean);
                 }
-                correct += hits.read().iter().map(|(_, v)| v).sum::<f64>();
             }
             progress.batch(epoch, shown);
         }
         elapsed += started.elapsed().as_secs_f64();
         if epoch % config.eval_every.max(1) == 0 || epoch == config.epochs {
-            let (test_loss, test_accuracy) = score(&model.valid(), &test_data);
+            // Train and test scored alike, by the model as the epoch left it:
+            // the running mean over the epoch's batches would mix in the
+            // model's earlier, worse states and understate over-fitting.
+            let evaluated = model.valid();
+            let (train_loss, train_accuracy) = score(&evaluated, &train_data);
+            let (test_loss, test_accuracy) = score(&evaluated, &test_data);
             if !test_loss.is_finite() {
                 return Err(progress.diverged(name, "the test loss", test_loss, epoch, batches));
             }
             let record = ClassEpoch {
                 epoch,
                 elapsed_seconds: elapsed,
-                train_loss: loss_sum / seen as f64,
-                train_accuracy: correct / seen as f64,
+                train_loss,
+                train_accuracy,
                 test_loss,
                 test_accuracy,
             };
