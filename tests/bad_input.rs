@@ -25,6 +25,19 @@ fn invalid_book_toml_value_names_the_key() {
 }
 
 #[test]
+fn a_non_positive_adam_epsilon_names_the_key() {
+    let book = Book::with_toml(|t| t.replace("adam-epsilon = 1e-8", "adam-epsilon = 0.0"));
+    let out = book.ex2(&["build-report"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(
+        e.contains("chapter.autoencoder.adam-epsilon") && e.contains("positive"),
+        "{e}"
+    );
+    assert!(book.runs().is_empty());
+}
+
+#[test]
 fn unknown_book_toml_key_is_rejected() {
     let book = Book::with_toml(|t| {
         t.replace(

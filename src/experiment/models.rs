@@ -96,27 +96,16 @@ where
     Ok(trained)
 }
 
-/// Trains (or loads) a conv AE as `spec` says.
+/// Trains (or loads) a conv AE as `spec` says; `outcome` says whether it
+/// may end on the plateau (only the control that measures it may).
 pub fn autoencoder<B: AutodiffBackend>(
     ctx: &Ctx<B>,
     name: &str,
     spec: AutoencoderSpec<ConvAutoencoderConfig>,
+    outcome: Outcome,
 ) -> Result<TrainedAe<B>> {
     let device = &ctx.device;
-    reconstruction_model(ctx, CONV_AE, name, &spec, Outcome::MustLearn, || {
-        spec.model.init::<B>(device)
-    })
-}
-
-/// Trains (or loads) a conv AE that may end on the plateau: the control
-/// that measures it.
-pub fn autoencoder_control<B: AutodiffBackend>(
-    ctx: &Ctx<B>,
-    name: &str,
-    spec: AutoencoderSpec<ConvAutoencoderConfig>,
-) -> Result<TrainedAe<B>> {
-    let device = &ctx.device;
-    reconstruction_model(ctx, CONV_AE, name, &spec, Outcome::MayPlateau, || {
+    reconstruction_model(ctx, CONV_AE, name, &spec, outcome, || {
         spec.model.init::<B>(device)
     })
 }
@@ -185,7 +174,12 @@ pub fn book_autoencoder_spec<B: AutodiffBackend>(
 
 /// Trains (or loads) the book's autoencoder.
 pub fn book_autoencoder<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<TrainedAe<B>> {
-    autoencoder(ctx, "conv AE (MSE warm-up)", book_autoencoder_spec(ctx))
+    autoencoder(
+        ctx,
+        "conv AE (MSE warm-up)",
+        book_autoencoder_spec(ctx),
+        Outcome::MustLearn,
+    )
 }
 
 /// The book AE's spec with its warm-up set to `mse_warmup_epochs`. Other

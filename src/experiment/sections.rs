@@ -60,20 +60,8 @@ impl Section for AutoencoderSection {
         positive(&key("grid-digits"), self.grid_digits)?;
         positive(&key("mlp-hidden[0]"), self.mlp_hidden[0])?;
         positive(&key("mlp-hidden[1]"), self.mlp_hidden[1])?;
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(format!(
-                "{} must be a positive number (got {})",
-                key("learning-rate"),
-                self.learning_rate
-            ));
-        }
-        if !(self.adam_epsilon.is_finite() && self.adam_epsilon > 0.0) {
-            return Err(format!(
-                "{} must be a positive number (got {})",
-                key("adam-epsilon"),
-                self.adam_epsilon
-            ));
-        }
+        positive_rate(&key("learning-rate"), self.learning_rate)?;
+        positive_rate(&key("adam-epsilon"), self.adam_epsilon)?;
         Ok(())
     }
 }

@@ -26,15 +26,14 @@ pub struct ReconstructionTrainingConfig {
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
-    /// Adam's ε. On the all-black plateau the gradients are tiny and a
-    /// large ε turns Adam's scale-free step into a vanishing one.
+    /// Adam's ε. On the all-black plateau the gradients are tiny, and a
+    /// large ε shrinks Adam's otherwise scale-free step there.
     #[config(default = 1e-5)]
     pub adam_epsilon: f64,
     /// Start the output layer's bias at the logit of the training images'
-    /// mean intensity, so the first reconstructions are as bright as the
-    /// data on average instead of 0.5 grey: the warm-up then spends its
-    /// steps on shapes, not on the mean (measured: it is what lets a short
-    /// budget leave the all-black plateau).
+    /// mean intensity, so the output starts near the data's mean brightness
+    /// instead of 0.5 grey (README has the measured effect: with it a short
+    /// budget leaves the all-black plateau).
     #[config(default = false)]
     pub output_bias_at_mean: bool,
     /// Leading epochs trained on MSE instead of mean L1.
@@ -99,8 +98,7 @@ pub fn check_left_plateau(
         model: name.to_string(),
         message: format!(
             "its final test L1 {:.4} is within {:.0} % of the all-black image's {black_l1:.4} \
-             (a model that learned its inputs ends below {bound:.4}); it reconstructs \
-             (nearly) the same dark image for every input",
+             (a model that learned its inputs ends below {bound:.4})",
             last.test_l1,
             PLATEAU_MARGIN * 100.0
         ),

@@ -8,7 +8,7 @@ use burn::tensor::backend::AutodiffBackend;
 
 use super::plain_l1_spec;
 use crate::experiment::Ctx;
-use crate::experiment::models::{self, TrainedAe, TrainedMlpAe};
+use crate::experiment::models::{self, Outcome, TrainedAe, TrainedMlpAe};
 use crate::experiment::sections::AutoencoderSection;
 
 pub(super) struct Trained<B: AutodiffBackend> {
@@ -37,8 +37,13 @@ pub(super) fn train<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Trained<B>> {
         .train_plain_l1_control
     {
         jobs.push(Box::new(|| {
-            models::autoencoder_control(ctx, "conv AE (plain L1)", plain_l1_spec(ctx))
-                .map(|a| Job::Conv(Box::new(a)))
+            models::autoencoder(
+                ctx,
+                "conv AE (plain L1)",
+                plain_l1_spec(ctx),
+                Outcome::MayPlateau,
+            )
+            .map(|a| Job::Conv(Box::new(a)))
         }));
     }
     let (mut main, mut mlp, mut control) = (None, None, None);

@@ -16,7 +16,7 @@ use crate::book::ChapterOutput;
 use crate::book::table::Table;
 use crate::config::{BookConfig, Config};
 use crate::experiment::Ctx;
-use crate::experiment::models::{self, AutoencoderSpec, PlannedModel, TrainedAe};
+use crate::experiment::models::{self, AutoencoderSpec, Outcome, PlannedModel, TrainedAe};
 use crate::nn::conv_ae::ConvAutoencoderConfig;
 
 pub use section::DenoisingSection;
@@ -182,7 +182,12 @@ fn train_models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<TrainedAe<B>>> {
     let mut jobs: Vec<Job<B>> = vec![Box::new(|| models::book_autoencoder(ctx))];
     for &f in &ctx.config.section::<DenoisingSection>().noise_factors {
         jobs.push(Box::new(move || {
-            models::autoencoder(ctx, &format!("denoising AE f={f}"), dae_spec(ctx, f))
+            models::autoencoder(
+                ctx,
+                &format!("denoising AE f={f}"),
+                dae_spec(ctx, f),
+                Outcome::MustLearn,
+            )
         }));
     }
     parallel(jobs)

@@ -9,7 +9,7 @@ use super::{small_spec, sweep_spec};
 use crate::book::table::Table;
 use crate::chapters::latent::LatentSection;
 use crate::experiment::Ctx;
-use crate::experiment::models::{self, AutoencoderSpec, TrainedAe};
+use crate::experiment::models::{self, AutoencoderSpec, Outcome, TrainedAe};
 use crate::experiment::sections::AutoencoderSection;
 use crate::nn::conv_ae::ConvAutoencoderConfig;
 
@@ -45,7 +45,12 @@ pub(super) fn train<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Trained<B>> {
     let mut jobs: Vec<Job<B>> = Vec::new();
     for &d in &section.dims {
         jobs.push(Box::new(move || {
-            models::autoencoder(ctx, &format!("conv AE d={d}"), sweep_spec(ctx, d))
+            models::autoencoder(
+                ctx,
+                &format!("conv AE d={d}"),
+                sweep_spec(ctx, d),
+                Outcome::MustLearn,
+            )
         }));
     }
     if !section.dims.contains(&book_d) {
@@ -54,7 +59,12 @@ pub(super) fn train<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Trained<B>> {
     for (n, spec) in &small_specs {
         let (n, spec) = (*n, spec.clone());
         jobs.push(Box::new(move || {
-            models::autoencoder(ctx, &format!("conv AE on {n} images"), spec)
+            models::autoencoder(
+                ctx,
+                &format!("conv AE on {n} images"),
+                spec,
+                Outcome::MustLearn,
+            )
         }));
     }
     let mut sweep = crate::chapters::parallel(jobs)?;
