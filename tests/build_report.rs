@@ -371,7 +371,7 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
     }
 
     // From scratch in another directory (no cache), one training at a time
-    // with all the cores instead of the default slots: byte-identical metric
+    // instead of the default slots: byte-identical metric
     // tables, so neither the cache nor the schedule changes a number.
     let other = Book::new();
     let out = other.ex2(&["build-report", "--jobs", "1"]);

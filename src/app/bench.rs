@@ -189,7 +189,7 @@ impl BackendTask for Bench<'_> {
         // Every training runs in a training slot, as in the book; one job
         // alone gets all the cores.
         let cores = scheduler::cores();
-        scheduler::configure(Budget::with_jobs(1));
+        scheduler::configure(Budget::wide());
         let conv_run = |seed: u64| -> Result<f64> {
             scheduler::in_training_slot(|| {
                 let model = seeded_init::<B, _>(&device, seed, || ae_config.init::<B>(&device));
@@ -299,7 +299,7 @@ impl BackendTask for Bench<'_> {
                 })?,
             });
         }
-        scheduler::configure(Budget::with_jobs(1));
+        scheduler::configure(Budget::wide());
 
         eprintln!("bench: conv AE inference on the test set");
         let model = ae_config.init::<B>(&device).valid();

@@ -74,8 +74,8 @@ pub struct BuildArgs {
     /// Seconds to wait for another ex2 process using the same runs directory.
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     pub lock_wait: u64,
-    /// Trainings that run at the same time, sharing the cores (0: one per
-    /// core, one thread each). Results do not depend on it.
+    /// Heavy jobs (trainings, SVMs, t-SNE) that run at the same time, one
+    /// thread each (0: one per core). Results do not depend on it.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub jobs: usize,
 }
