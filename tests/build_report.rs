@@ -221,6 +221,28 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
         text.contains(&format!("{:.1}%", best * 100.0)),
         "PDF lacks transfer's numbers"
     );
+    // Transfer is measured over the few-shot draws, each difference paired
+    // by draw, with a verdict only the interval decides.
+    let draws = csv_rows(&run.join("tables/few-shot/repetitions.csv"));
+    assert_eq!(draws.len(), 1 + 5, "five draws by default");
+    let per_draw = csv_rows(&run.join("tables/transfer/repetitions.csv"));
+    assert_eq!(per_draw.len(), 1 + 3 * 5);
+    let differences = csv_rows(&run.join("tables/transfer/differences.csv"));
+    assert_eq!(
+        differences[0][2..],
+        ["mean_difference", "se", "ci_low", "ci_high", "verdict"]
+    );
+    for r in &differences[1..] {
+        let (low, high): (f64, f64) = (r[4].parse().unwrap(), r[5].parse().unwrap());
+        let expected = if low > 0.0 {
+            "higher"
+        } else if high < 0.0 {
+            "lower"
+        } else {
+            "no-measurable-difference"
+        };
+        assert_eq!(r[6], expected, "{r:?}");
+    }
     let counts = csv_rows(&run.join("tables/few-shot/class_counts.csv"));
     let total: u32 = counts[1..]
         .iter()
@@ -307,7 +329,7 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
             .clone()
     };
     assert_eq!(
-        deps_of("transfer/fine-tuned"),
+        deps_of("transfer/fine-tuned/1"),
         [key_of("autoencoder/conv-ae")]
     );
     assert_eq!(

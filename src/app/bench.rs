@@ -261,6 +261,7 @@ impl BackendTask for Bench<'_> {
                         "bench classifier",
                         model,
                         &train,
+                        None,
                         &tiny_test,
                         &cfg,
                         &device,

@@ -155,7 +155,12 @@ fn training_sets_are_keyed_by_their_examples() {
     let full = fixture();
     let base = plan(&full, &[]);
     let other_seed = plan(&full, &["build.seed=1".into()]);
-    assert_ne!(base["few-shot/scratch"], other_seed["few-shot/scratch"]);
+    assert_ne!(base["few-shot/scratch/1"], other_seed["few-shot/scratch/1"]);
+    // Each draw has its own labelled images: five different models.
+    let draws: std::collections::BTreeSet<_> = (1..=5)
+        .map(|r| &base[&format!("few-shot/scratch/{r}")])
+        .collect();
+    assert_eq!(draws.len(), 5);
     // The sweep's d=12 is the book's AE: one model, trained once.
     assert_eq!(base["latent/d12"], base["autoencoder/conv-ae"]);
 }

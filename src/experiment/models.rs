@@ -47,6 +47,10 @@ pub struct ClassifierSpec {
     pub encoder_init: String,
     /// The labelled examples it trains on; the key holds their hash.
     pub train_set: TrainingSet,
+    /// Held-out labelled examples that select an epoch (few-shot and
+    /// transfer); none for the models trained on the whole training split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_set: Option<TrainingSet>,
 }
 
 /// What a training may end on.
@@ -230,6 +234,7 @@ pub fn classifier<B: AutodiffBackend>(
                 name,
                 model,
                 spec.train_set.split(),
+                spec.validation_set.as_ref().map(TrainingSet::split),
                 &ctx.data.test,
                 &spec.training,
                 device,
@@ -259,6 +264,7 @@ pub fn book_classifier_spec<B: AutodiffBackend>(ctx: &Ctx<B>) -> ClassifierSpec 
         ),
         encoder_init: "random".into(),
         train_set: ctx.data.training_set().clone(),
+        validation_set: None,
     }
 }
 

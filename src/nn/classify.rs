@@ -58,6 +58,35 @@ pub struct ClassEpoch {
     pub train_accuracy: f64,
     pub test_loss: f64,
     pub test_accuracy: f64,
+    /// On the held-out validation examples, where the training has them:
+    /// what selects an epoch, so the test set never does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_accuracy: Option<f64>,
+}
+
+/// The evaluated epoch a validation split selects: the highest validation
+/// accuracy, ties to the lower validation loss, then to the earlier epoch.
+/// `None` when the training had no validation split.
+pub fn selected_epoch(history: &[ClassEpoch]) -> Option<&ClassEpoch> {
+    let mut best: Option<&ClassEpoch> = None;
+    for r in history {
+        let (Some(acc), Some(loss)) = (r.validation_accuracy, r.validation_loss) else {
+            return None;
+        };
+        let better = match best {
+            None => true,
+            Some(b) => {
+                let (b_acc, b_loss) = (b.validation_accuracy.unwrap(), b.validation_loss.unwrap());
+                acc > b_acc || (acc == b_acc && loss < b_loss)
+            }
+        };
+        if better {
+            best = Some(r);
+        }
+    }
+    best
 }
 
 /// How far above chance a trained classifier must end: its final test
@@ -223,12 +252,14 @@ fn count_correct<B: Backend>(logits: Tensor<B, 2>, labels: Tensor<B, 1, Int>) ->
     logits.argmax(1).equal(labels.reshape([m, 1])).float().sum()
 }
 
-/// Trains `model` on `train`, evaluating on `test`. Returns the final model
-/// and one record per evaluated epoch.
+/// Trains `model` on `train`, evaluating on `test` (and on `validation`,
+/// which selects an epoch, where given). Returns the final model and one
+/// record per evaluated epoch.
 pub fn train_classifier<B: AutodiffBackend>(
     name: &str,
     mut model: Classifier<B>,
     train: &Split,
+    validation: Option<&Split>,
     test: &Split,
     config: &ClassifierTrainingConfig,
     device: &B::Device,
@@ -245,6 +276,7 @@ pub fn train_classifier<B: AutodiffBackend>(
     let progress = TrainProgress::new(name, config.epochs, batches);
     let train_data = DeviceSplit::<B::InnerBackend>::upload(train, device);
     let test_data = DeviceSplit::<B::InnerBackend>::upload(test, device);
+    let validation_data = validation.map(|v| DeviceSplit::<B::InnerBackend>::upload(v, device));
     let mut history = Vec::new();
     let mut elapsed = 0.0;
     let k = model
@@ -304,6 +336,7 @@ pub fn train_classifier<B: AutodiffBackend>(
             if !test_loss.is_finite() {
                 return Err(progress.diverged(name, "the test loss", test_loss, epoch, batches));
             }
+            let validation = validation_data.as_ref().map(|v| score(&evaluated, v));
             let record = ClassEpoch {
                 epoch,
                 elapsed_seconds: elapsed,
@@ -311,6 +344,8 @@ pub fn train_classifier<B: AutodiffBackend>(
                 train_accuracy,
                 test_loss,
                 test_accuracy,
+                validation_loss: validation.map(|v| v.0),
+                validation_accuracy: validation.map(|v| v.1),
             };
             progress.epoch(&format!(
                 "epoch {epoch}/{}: train loss {:.4} acc {:.4}, test loss {:.4} acc {:.4}",
@@ -349,10 +384,39 @@ mod tests {
             train_accuracy: acc,
             test_loss: 0.0,
             test_accuracy: acc,
+            validation_loss: None,
+            validation_accuracy: None,
         };
         let e = check_above_chance("c", &[at(0.9), at(0.35)], 0.3).unwrap_err();
         assert!(e.to_string().contains("chance"), "{e}");
         assert!(check_above_chance("c", &[at(0.40)], 0.3).is_ok());
+    }
+
+    #[test]
+    fn validation_selects_the_epoch_not_the_test_set() {
+        let at = |epoch, val_acc, val_loss, test_acc| ClassEpoch {
+            epoch,
+            elapsed_seconds: 0.0,
+            train_loss: 0.0,
+            train_accuracy: 1.0,
+            test_loss: 0.0,
+            test_accuracy: test_acc,
+            validation_loss: Some(val_loss),
+            validation_accuracy: Some(val_acc),
+        };
+        // Epoch 4 has the best test accuracy, epoch 2 the best validation
+        // accuracy; epoch 6 ties it with a higher loss.
+        let h = [
+            at(2, 0.8, 0.5, 0.70),
+            at(4, 0.7, 0.6, 0.90),
+            at(6, 0.8, 0.7, 0.75),
+        ];
+        assert_eq!(selected_epoch(&h).unwrap().epoch, 2);
+        let h = [at(2, 0.8, 0.5, 0.70), at(6, 0.8, 0.4, 0.75)];
+        assert_eq!(selected_epoch(&h).unwrap().epoch, 6);
+        let mut no_validation = at(2, 0.8, 0.5, 0.7);
+        no_validation.validation_accuracy = None;
+        assert!(selected_epoch(&[no_validation]).is_none());
     }
     use burn::backend::Flex;
 

@@ -41,6 +41,23 @@ pub fn num(value: Option<f64>, decimals: Option<usize>) -> String {
     }
 }
 
+/// A difference with its sign: `+1.3`, `-0.4`, and `0.0` for anything that
+/// rounds to zero (never `-0.0`).
+pub fn signed(value: Option<f64>, decimals: Option<usize>) -> String {
+    let d = decimals.unwrap_or(1);
+    match value {
+        Some(v) if v.is_finite() => {
+            let rounded = format!("{:.*}", d, v.abs());
+            if rounded.chars().all(|c| c == '0' || c == '.') {
+                rounded
+            } else {
+                format!("{}{rounded}", if v < 0.0 { "-" } else { "+" })
+            }
+        }
+        _ => "n/a".into(),
+    }
+}
+
 /// Scientific notation with one decimal: 3.2e-7.
 pub fn sci(value: Option<f64>) -> String {
     match value {
@@ -134,6 +151,10 @@ mod tests {
         assert_eq!(num(None, None), "n/a");
         assert_eq!(num(Some(f64::NAN), None), "n/a");
         assert_eq!(pct(Some(0.0523), None), "5.2%");
+        assert_eq!(signed(Some(1.26), Some(1)), "+1.3");
+        assert_eq!(signed(Some(-0.44), Some(1)), "-0.4");
+        assert_eq!(signed(Some(-0.0001), Some(1)), "0.0");
+        assert_eq!(signed(Some(-0.0), Some(1)), "0.0");
         assert_eq!(sci(Some(3.21e-7)), "3.2e-7");
         assert_eq!(int(Some(37644.0)), "37,644");
         assert_eq!(int(Some(999.0)), "999");

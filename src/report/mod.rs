@@ -102,6 +102,7 @@ fn environment(sources: &BookSources) -> Environment<'static> {
     env.add_filter("pct", filters::pct);
     env.add_filter("int", filters::int);
     env.add_filter("sci", filters::sci);
+    env.add_filter("signed", filters::signed);
     env.add_filter("and_list", filters::and_list);
     env
 }

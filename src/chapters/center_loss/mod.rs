@@ -78,6 +78,7 @@ fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, k: usize, variant: Variant) -> Classif
         training,
         encoder_init: "random".into(),
         train_set: ctx.data.training_set().clone(),
+        validation_set: None,
     }
 }
 

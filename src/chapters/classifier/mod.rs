@@ -40,8 +40,38 @@ struct HistoryRow {
     test_accuracy: f64,
 }
 
-/// Per-epoch table of a classifier's training (shared with few-shot/transfer).
+/// One epoch of a training with a validation split.
+#[derive(Serialize)]
+struct ValidatedHistoryRow {
+    epoch: u64,
+    train_loss: f64,
+    train_accuracy: f64,
+    validation_loss: f64,
+    validation_accuracy: f64,
+    test_loss: f64,
+    test_accuracy: f64,
+}
+
+/// Per-epoch table of a classifier's training (shared with few-shot), with
+/// validation columns where the training had a validation split.
 pub fn history_table(name: &str, history: &[ClassEpoch]) -> Result<Table> {
+    let validated: Option<Vec<ValidatedHistoryRow>> = history
+        .iter()
+        .map(|r| {
+            Some(ValidatedHistoryRow {
+                epoch: r.epoch as u64,
+                train_loss: r.train_loss,
+                train_accuracy: r.train_accuracy,
+                validation_loss: r.validation_loss?,
+                validation_accuracy: r.validation_accuracy?,
+                test_loss: r.test_loss,
+                test_accuracy: r.test_accuracy,
+            })
+        })
+        .collect();
+    if let Some(rows) = validated.filter(|rows| !rows.is_empty()) {
+        return Table::from_rows(name, &["epoch"], &rows);
+    }
     let rows: Vec<HistoryRow> = history
         .iter()
         .map(|r| HistoryRow {

@@ -9,12 +9,18 @@ use crate::config::{BookConfig, Section, positive, positive_rate};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct FewShotSection {
-    /// Labelled training images, drawn with a fixed seed.
+    /// Labelled images per draw, the validation ones included.
     pub labels: usize,
+    /// Of those, held out to select the epoch (so the test set never does).
+    pub validation: usize,
+    /// Repetitions, each with its own labelled draw and training seed; the
+    /// comparisons' uncertainty is measured over them.
+    pub seeds: usize,
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
-    /// Evaluate on the test set every this many epochs.
+    /// Evaluate on the validation and test sets every this many epochs
+    /// (and after the last): the epochs a validation split can select.
     pub eval_every: usize,
 }
 
@@ -22,10 +28,12 @@ impl Default for FewShotSection {
     fn default() -> Self {
         Self {
             labels: 100,
+            validation: 20,
+            seeds: 5,
             epochs: 60,
             batch_size: 20,
             learning_rate: 1e-3,
-            eval_every: 2,
+            eval_every: 5,
         }
     }
 }
@@ -39,6 +47,20 @@ impl Section for FewShotSection {
             return Err(format!(
                 "chapter.few-shot.labels must be at least 10 (got {})",
                 c.labels
+            ));
+        }
+        if c.validation == 0 || c.validation + 10 > c.labels {
+            return Err(format!(
+                "chapter.few-shot.validation must be at least 1 and leave at least 10 of the \
+                 {} labels for training (got {})",
+                c.labels, c.validation
+            ));
+        }
+        if c.seeds < 2 {
+            return Err(format!(
+                "chapter.few-shot.seeds must be at least 2: one repetition cannot measure \
+                 the uncertainty of a comparison (got {})",
+                c.seeds
             ));
         }
         positive("chapter.few-shot.epochs", c.epochs)?;
