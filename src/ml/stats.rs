@@ -1,11 +1,13 @@
 //! Uncertainty for the book's comparisons: a measure repeated over seeds is
 //! reported as mean ± standard error, and two methods run on the same seeds
 //! (the same labelled draw, the same batch order) are compared by the mean of
-//! their per-seed differences with a 95 % Student-t interval. A difference is
-//! claimed only when that interval excludes zero.
+//! their per-seed differences with a 95 % Student-t interval; two shares of
+//! independent samples (recognised generated digits) by the normal
+//! interval of their difference. A difference is claimed only when its
+//! interval excludes zero.
 
 use serde::Serialize;
-use statrs::distribution::{ContinuousCDF, StudentsT};
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 /// The confidence of every interval the book states.
 pub const CONFIDENCE: f64 = 0.95;
@@ -60,9 +62,10 @@ pub enum Verdict {
     NoMeasurableDifference,
 }
 
-/// `a − b` over paired repetitions.
+/// `a − b` with its standard error and [`CONFIDENCE`] interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct PairedDifference {
+pub struct Difference {
+    /// Pairs, or both samples together for independent shares.
     pub n: usize,
     pub mean: f64,
     pub se: f64,
@@ -73,7 +76,7 @@ pub struct PairedDifference {
 
 /// The paired difference `a[i] − b[i]`; `a` and `b` must come from the same
 /// repetitions, in the same order.
-pub fn paired_difference(a: &[f64], b: &[f64]) -> PairedDifference {
+pub fn paired_difference(a: &[f64], b: &[f64]) -> Difference {
     assert_eq!(
         a.len(),
         b.len(),
@@ -81,22 +84,37 @@ pub fn paired_difference(a: &[f64], b: &[f64]) -> PairedDifference {
     );
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
     let e = Estimate::of(&d);
-    let h = e.half_width();
-    let (ci_low, ci_high) = (e.mean - h, e.mean + h);
-    let verdict = if ci_low > 0.0 {
-        Verdict::Higher
-    } else if ci_high < 0.0 {
-        Verdict::Lower
-    } else {
-        Verdict::NoMeasurableDifference
-    };
-    PairedDifference {
-        n: e.n,
-        mean: e.mean,
-        se: e.se,
-        ci_low,
-        ci_high,
-        verdict,
+    Difference::new(e.n, e.mean, e.se, e.half_width())
+}
+
+/// `p_a − p_b` for shares of two independent samples of `n_a` and `n_b`
+/// items, with the normal (Wald) interval: fine for the thousands of
+/// generated digits it compares, not for a handful.
+pub fn proportion_difference(p_a: f64, n_a: usize, p_b: f64, n_b: usize) -> Difference {
+    assert!(n_a > 0 && n_b > 0, "two non-empty samples");
+    let se = (p_a * (1.0 - p_a) / n_a as f64 + p_b * (1.0 - p_b) / n_b as f64).sqrt();
+    let z = Normal::standard().inverse_cdf(0.5 + CONFIDENCE / 2.0);
+    Difference::new(n_a + n_b, p_a - p_b, se, z * se)
+}
+
+impl Difference {
+    fn new(n: usize, mean: f64, se: f64, half_width: f64) -> Self {
+        let (ci_low, ci_high) = (mean - half_width, mean + half_width);
+        let verdict = if ci_low > 0.0 {
+            Verdict::Higher
+        } else if ci_high < 0.0 {
+            Verdict::Lower
+        } else {
+            Verdict::NoMeasurableDifference
+        };
+        Self {
+            n,
+            mean,
+            se,
+            ci_low,
+            ci_high,
+            verdict,
+        }
     }
 }
 
@@ -139,5 +157,16 @@ mod tests {
         let draws = [0.60, 0.75, 0.70, 0.82, 0.66];
         let better: Vec<f64> = draws.iter().map(|x| x + 0.01).collect();
         assert_eq!(paired_difference(&better, &draws).verdict, Verdict::Higher);
+    }
+
+    #[test]
+    fn shares_of_large_samples_differ_beyond_their_interval() {
+        // 80 % vs 70 % of 1,000 each: se = sqrt(.16/1000 + .21/1000) ≈ 0.0192.
+        let d = proportion_difference(0.8, 1000, 0.7, 1000);
+        assert!((d.se - 0.0192).abs() < 1e-4, "{d:?}");
+        assert_eq!(d.verdict, Verdict::Higher);
+        // The same shares of 50 each: the interval contains zero.
+        let d = proportion_difference(0.8, 50, 0.7, 50);
+        assert_eq!(d.verdict, Verdict::NoMeasurableDifference);
     }
 }

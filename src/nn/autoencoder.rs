@@ -144,6 +144,35 @@ pub fn evaluate_on_device<B: Backend, M: Autoencoder<B>>(
     }
 }
 
+/// Each input's mean per-pixel L1 against its target, in input order: what
+/// a comparison of two models on the same images pairs up.
+pub fn per_image_l1_against<B: Backend, M: Autoencoder<B>>(
+    model: &M,
+    inputs: &Images,
+    targets: &Images,
+    device: &B::Device,
+) -> Vec<f64> {
+    assert_eq!(inputs.count, targets.count, "inputs and targets pair up");
+    let (inputs, targets) = (
+        DeviceImages::upload(inputs, device),
+        DeviceImages::upload(targets, device),
+    );
+    let mut sums = Vec::new();
+    for range in inputs.chunks(EVAL_BATCH) {
+        let diff = model.reconstruct_tensor(inputs.range(range.clone())) - targets.range(range);
+        let [n, c, h, w] = diff.dims();
+        sums.push(diff.abs().reshape([n, c * h * w]).sum_dim(1).reshape([n]));
+    }
+    if sums.is_empty() {
+        return Vec::new();
+    }
+    let pixels = inputs.pixels_per_image() as f64;
+    read_f32(Tensor::cat(sums, 0))
+        .iter()
+        .map(|&v| v as f64 / pixels)
+        .collect()
+}
+
 /// Error of the images themselves against `targets` (e.g. a noisy input
 /// before any model touches it).
 pub fn image_error(inputs: &Images, targets: &Images) -> ReconstructionError {

@@ -18,6 +18,7 @@ use crate::experiment::Ctx;
 use crate::experiment::classic;
 use crate::experiment::models::{self, ClassifierSpec, PlannedModel, TrainedClassifier};
 use crate::ml::embedding::embedding_stats;
+use crate::ml::stats::{Difference, paired_difference};
 use crate::nn::classify::{CenterLossConfig, ClassifierTrainingConfig, embed};
 use crate::plot::{Panel, scatter_svg};
 
@@ -113,6 +114,10 @@ struct Pair {
     k: usize,
     softmax: Measured,
     center: Measured,
+    /// Center minus softmax accuracy, paired by test image: the
+    /// uncertainty of which test images were drawn, for these two trained
+    /// models (one training each, so not the spread over seeds).
+    accuracy_difference: Difference,
 }
 
 /// What the chapter's text reasons with, each computed once.
@@ -209,6 +214,8 @@ struct Measurement {
     variant: Variant,
     measured: Measured,
     feature_dim: usize,
+    /// 1 where the test image is classified correctly, else 0.
+    correct: Vec<f64>,
     /// The features of the first plotted test digits, and their labels.
     plotted: Vec<f32>,
     labels: Vec<u8>,
@@ -231,6 +238,12 @@ fn measure_variants<B: AutodiffBackend>(ctx: &Ctx<B>, runs: &[Run<B>]) -> Vec<Me
                     inter: stats.inter,
                 },
                 feature_dim: e.feature_dim,
+                correct: e
+                    .predictions
+                    .iter()
+                    .zip(&test.labels)
+                    .map(|(p, l)| f64::from(u8::from(p == l)))
+                    .collect(),
                 plotted: e.features[..n_plot * e.feature_dim].to_vec(),
                 labels: test.labels[..n_plot].to_vec(),
             }
@@ -340,6 +353,7 @@ fn pairs(measured: &[Measurement]) -> Vec<Pair> {
             k: softmax.k,
             softmax: softmax.measured.clone(),
             center: center.measured.clone(),
+            accuracy_difference: paired_difference(&center.correct, &softmax.correct),
         })
         .collect()
 }

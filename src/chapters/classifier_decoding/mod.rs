@@ -20,6 +20,8 @@ use crate::experiment::models::{self, PlannedModel, TrainedAe, TrainedClassifier
 use crate::experiment::sections::AutoencoderSection;
 use crate::ml::embedding::{EmbeddingStats, embedding_stats};
 use crate::ml::latent::mean_pairwise_distance;
+use crate::ml::stats::{Difference, paired_difference};
+use crate::nn::autoencoder::per_image_l1_against;
 use crate::nn::autoencoder::{Autoencoder, ReconstructionError};
 use crate::nn::classifier::Classifier;
 use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, SIDE};
@@ -62,6 +64,8 @@ struct Facts {
     per_class: usize,
     ae_l1: f64,
     decoder_l1: f64,
+    /// Decoder minus AE test L1, paired by test image (one training each).
+    decoder_vs_ae: Difference,
     ae_intra: f64,
     clf_intra: f64,
     ae_inter: f64,
@@ -139,12 +143,17 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let shown = reconstructions_figure(ctx, &models)?;
     out.figures.push(shown.figure);
     let diversity = diversity_study(ctx, &models);
+    let test = &ctx.data.test.images;
 
     out.set_facts(&Facts {
         digits: shown.digits,
         per_class: DIVERSITY_PER_CLASS,
         ae_l1: reconstruction.ae.l1,
         decoder_l1: reconstruction.decoder.l1,
+        decoder_vs_ae: paired_difference(
+            &per_image_l1_against(&models.decoder, test, test, &ctx.device),
+            &per_image_l1_against(&models.ae, test, test, &ctx.device),
+        ),
         ae_intra: latent.ae.intra_normalised,
         clf_intra: latent.classifier.intra_normalised,
         ae_inter: latent.ae.inter_normalised,

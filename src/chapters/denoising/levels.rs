@@ -18,7 +18,8 @@ use crate::data::{Images, Split};
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, TrainedAe};
 use crate::ml::confusion::confusion_counts;
-use crate::nn::autoencoder::{Autoencoder, evaluate_against, image_error};
+use crate::ml::stats::paired_difference;
+use crate::nn::autoencoder::{Autoencoder, evaluate_against, image_error, per_image_l1_against};
 use crate::nn::classifier::Classifier;
 use crate::nn::conv_ae::{ConvAutoencoder, SIDE};
 use crate::plot::digit_grid_png;
@@ -170,6 +171,11 @@ fn level<B: AutodiffBackend>(
     let by_ae = evaluate_against(judges.ae, &noisy, &test.images, device);
     let by_dae = evaluate_against(&dae_model, &noisy, &test.images, device);
     let dae_clean = final_test_error(&dae.history);
+    // DAE minus AE, image by image on the same noisy images.
+    let dae_vs_ae = paired_difference(
+        &per_image_l1_against(&dae_model, &noisy, &test.images, device),
+        &per_image_l1_against(judges.ae, &noisy, &test.images, device),
+    );
     let errors = [
         ("noisy input", input),
         ("autoencoder", by_ae),
@@ -207,6 +213,7 @@ fn level<B: AutodiffBackend>(
         ae_l1: by_ae.l1,
         dae_l1: by_dae.l1,
         dae_clean_l1: dae_clean.l1,
+        dae_vs_ae,
         figure: format!("denoise_{}.png", level_name(f).replace('.', "_")),
     };
 

@@ -81,6 +81,9 @@ struct Level {
     ae_l1: f64,
     dae_l1: f64,
     dae_clean_l1: f64,
+    /// DAE minus AE test L1 on this level's noisy images, paired by image
+    /// (one training each: the uncertainty is the test images').
+    dae_vs_ae: crate::ml::stats::Difference,
     figure: String,
 }
 

@@ -16,9 +16,11 @@ use crate::book::Figure;
 use crate::book::table::Table;
 use crate::chapters::latent::LatentSection;
 use crate::chapters::{classify_digits, final_test_error};
+use crate::data::Split;
 use crate::experiment::Ctx;
 use crate::experiment::models::TrainedAe;
 use crate::ml::latent::{mean_pairwise_distance, sample_class_gaussian};
+use crate::ml::stats::{Difference, proportion_difference};
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::classifier::Classifier;
 use crate::nn::conv_ae::SIDE;
@@ -36,6 +38,9 @@ pub(super) struct GenerationFacts {
     worst_generated_digit: usize,
     worst_generated_recognised: f64,
     generation_sources: Vec<String>,
+    /// Per smaller training set, in order: its share of recognised digits
+    /// minus the full set's, as independent samples.
+    recognised_vs_full: Vec<Difference>,
 }
 
 /// Generated digits of one AE, and how they measure up.
@@ -49,6 +54,7 @@ struct Generation {
 
 /// The samples of one digit's Gaussian.
 struct GeneratedDigit {
+    samples: usize,
     /// The first few, for the figures.
     shown: Vec<Vec<u8>>,
     /// Share the classifier reads as the digit.
@@ -86,18 +92,22 @@ pub(super) fn generation<B: AutodiffBackend>(
     clf: &Classifier<B::InnerBackend>,
 ) -> Result<Study<GenerationFacts>> {
     let train = &ctx.data.train;
+    // Each AE's Gaussians are fitted on the codes of its own training
+    // images: a small setting has no other labelled images to fit them on.
     let mut sources = vec![(
         "all training images".to_string(),
         train.len(),
         trained.book(),
+        train.clone(),
     )];
     for s in &trained.small {
-        sources.push((format!("{} images", s.n), s.n, &s.ae));
+        let own = train.balanced(s.n / 10)?;
+        sources.push((format!("{} images", s.n), s.n, &s.ae, own.into()));
     }
     let real = real_by_digit(ctx);
     let generations: Vec<Generation> = sources
         .into_iter()
-        .map(|(label, n, ae)| generate(ctx, clf, &real, label, n, ae))
+        .map(|(label, n, ae, fit)| generate(ctx, clf, &real, label, n, ae, &fit))
         .collect();
     outputs(&generations)
 }
@@ -118,9 +128,9 @@ fn real_by_digit<B: AutodiffBackend>(ctx: &Ctx<B>) -> Vec<Vec<Vec<u8>>> {
         .collect()
 }
 
-/// Samples each digit's Gaussian in `artifact`'s code space (seeded by
-/// `n`, the AE's training images, and the digit) and measures the decoded
-/// images.
+/// Samples each digit's Gaussian, fitted on the codes of `fit` in
+/// `artifact`'s code space (seeded by `n`, the AE's training images, and
+/// the digit), and measures the decoded images.
 fn generate<B: AutodiffBackend>(
     ctx: &Ctx<B>,
     clf: &Classifier<B::InnerBackend>,
@@ -128,18 +138,19 @@ fn generate<B: AutodiffBackend>(
     label: String,
     n: usize,
     artifact: &TrainedAe<B>,
+    fit: &Split,
 ) -> Generation {
     let section = &ctx.config.section::<LatentSection>();
-    let (train, device) = (&ctx.data.train, &ctx.device);
+    let device = &ctx.device;
     let model = artifact.model.valid();
-    let (codes, dim) = model.encode_images(&train.images, device);
+    let (codes, dim) = model.encode_images(&fit.images, device);
     let mut digits = Vec::new();
     for c in 0..10u8 {
         let mut rng = StdRng::seed_from_u64(ctx.seed(&format!("latent/generate/{n}/{c}")));
         let z = sample_class_gaussian(
             &codes,
             dim,
-            &train.labels,
+            &fit.labels,
             c,
             section.generated_measured,
             &mut rng,
@@ -154,6 +165,7 @@ fn generate<B: AutodiffBackend>(
             f64::NAN
         };
         digits.push(GeneratedDigit {
+            samples: images.len(),
             shown: images.into_iter().take(section.generated_shown).collect(),
             recognised,
             diversity_generated,
@@ -205,7 +217,25 @@ fn outputs(generations: &[Generation]) -> Result<Study<GenerationFacts>> {
     let worst = (0..10)
         .min_by(|&a, &b| recognised(a).total_cmp(&recognised(b)))
         .expect("ten digits");
+    let recognised_of = |g: &Generation| {
+        let n: usize = g.digits.iter().map(|d| d.samples).sum();
+        let hits: f64 = g
+            .digits
+            .iter()
+            .map(|d| d.recognised * d.samples as f64)
+            .sum();
+        (hits / n as f64, n)
+    };
+    let (p_full, n_full) = recognised_of(book);
+    let recognised_vs_full = generations[1..]
+        .iter()
+        .map(|g| {
+            let (p, n) = recognised_of(g);
+            proportion_difference(p, n, p_full, n_full)
+        })
+        .collect();
     let facts = GenerationFacts {
+        recognised_vs_full,
         generated_recognised: summary[0].recognised,
         generated_diversity_ratio: summary[0].diversity_ratio,
         focus_digits: focus.to_vec(),

@@ -13,7 +13,7 @@ use crate::book::{ChapterOutput, Figure};
 use crate::config::{BookConfig, Config};
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, PlannedModel, TrainedClassifier};
-use crate::ml::stats::{self, PairedDifference};
+use crate::ml::stats::{self, Difference};
 use crate::plot::{LineChart, Series};
 
 pub const TABLES: &[&str] = &["comparison", "repetitions", "differences"];
@@ -65,8 +65,8 @@ impl Start {
 struct Comparison {
     a: &'static str,
     b: &'static str,
-    selected: PairedDifference,
-    last: PairedDifference,
+    selected: Difference,
+    last: Difference,
 }
 
 /// What the chapter's text reasons with, each computed once.
