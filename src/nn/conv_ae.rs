@@ -105,6 +105,15 @@ impl<B: Backend> ConvEncoder<B> {
     }
 
     /// The two convolutions' shapes on 28×28 images.
+    /// The second convolution's feature maps, `[n, channels, 7, 7]`: what
+    /// the fully connected layer flattens into the code.
+    pub fn feature_maps(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [g1, g2] = self.geometry();
+        let x = relu(conv2d_rows(&self.conv1, &g1, nchw_to_rows(images)));
+        let x = relu(conv2d_rows(&self.conv2, &g2, x));
+        rows_to_nchw(x, g2.side_out, self.conv2.weight.dims()[0])
+    }
+
     fn geometry(&self) -> [ConvGeometry; 2] {
         let g1 = ConvGeometry::of_conv(&self.conv1, SIDE);
         [g1, ConvGeometry::of_conv(&self.conv2, g1.side_out)]

@@ -1,5 +1,6 @@
 //! Jacobians by autodiff against the analytic matrices: of a bias, a fully
-//! connected layer and a convolution.
+//! connected layer and a convolution, with respect to their inputs and to
+//! their parameters.
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::module::conv1d;
@@ -128,7 +129,74 @@ pub(super) fn jacobians<B: AutodiffBackend>(device: &B::Device) -> JacobianCheck
         format!("kernel {k}, n = {n}"),
         max_diff(&j.values, &t),
     );
+
+    // With respect to the parameters: the same autodiff, the layer written
+    // as a function of its flattened parameters at a fixed input.
+    let x = x1.clone();
+    let by_bias = autodiff_jacobian(
+        &|b: Tensor<B, 1>| wfc.clone().matmul(x.clone().reshape([n, 1])).reshape([m]) + b,
+        bfc.clone(),
+    );
+    let identity_m: Vec<f64> = (0..m * m)
+        .map(|i| if i / m == i % m { 1.0 } else { 0.0 })
+        .collect();
+    jac(
+        "Jacobian of Wx + b in b: the identity",
+        format!("{m} × {m}"),
+        max_diff(&by_bias.values, &identity_m),
+    );
+    let by_weights = autodiff_jacobian(
+        &|w: Tensor<B, 1>| {
+            w.reshape([m, n])
+                .matmul(x.clone().reshape([n, 1]))
+                .reshape([m])
+                + bfc.clone()
+        },
+        wfc.clone().reshape([m * n]),
+    );
+    jac(
+        "Jacobian of Wx + b in W: x in row i's block i",
+        format!("{m} × {}", m * n),
+        max_diff(&by_weights.values, &weight_jacobian(&to_vec(x1.clone()), m)),
+    );
+    let by_kernel = autodiff_jacobian(
+        &|w: Tensor<B, 1>| {
+            conv1d(
+                x.clone().reshape([1, 1, n]),
+                w.reshape([1, 1, k]),
+                None,
+                ConvOptions::new([1], [0], [1], 1),
+            )
+            .reshape([n - k + 1])
+        },
+        wc.clone().reshape([k]),
+    );
+    jac(
+        "Jacobian of a convolution in its kernel: the input's Hankel matrix",
+        format!("{} × {k}", n - k + 1),
+        max_diff(&by_kernel.values, &hankel(&to_vec(x1), k)),
+    );
     JacobianChecks { checks, kernel }
+}
+
+/// ∂(Wx)_i/∂W_jk = δ_ij x_k, row-major over (j, k): an `m × (m·n)` matrix.
+pub fn weight_jacobian(x: &[f64], m: usize) -> Vec<f64> {
+    let n = x.len();
+    let mut j = vec![0.0; m * m * n];
+    for i in 0..m {
+        for (k, &xk) in x.iter().enumerate() {
+            j[i * m * n + i * n + k] = xk;
+        }
+    }
+    j
+}
+
+/// ∂(x * w)_i/∂w_d = x[i + d]: the `(n − k + 1) × k` Hankel matrix of x.
+pub fn hankel(x: &[f64], k: usize) -> Vec<f64> {
+    let rows = x.len() - k + 1;
+    (0..rows)
+        .flat_map(|i| (0..k).map(move |d| x[i + d]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -157,5 +225,18 @@ mod tests {
         assert!(max_diff(&j.values, &toeplitz(&w, 6)) < 1e-6);
         // A wrong analytic matrix (the kernel flipped) is caught.
         assert!(max_diff(&j.values, &toeplitz(&[2.0, -1.0, 0.5], 6)) > 1.0);
+    }
+
+    #[test]
+    fn parameter_jacobians_are_written_out_right() {
+        assert_eq!(
+            hankel(&[1.0, 2.0, 3.0, 4.0], 2),
+            [1.0, 2.0, 2.0, 3.0, 3.0, 4.0]
+        );
+        // m = 2, x = (5, 6): row 0 is (5, 6, 0, 0), row 1 (0, 0, 5, 6).
+        assert_eq!(
+            weight_jacobian(&[5.0, 6.0], 2),
+            [5.0, 6.0, 0.0, 0.0, 0.0, 0.0, 5.0, 6.0]
+        );
     }
 }

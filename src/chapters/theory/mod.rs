@@ -1,9 +1,13 @@
 //! Chapter `theory`: the exercise's theoretical claims, each checked
 //! numerically with burn tensors in the run — shift equivariance of
-//! convolution, bias, ReLU, strided pooling and a small CNN, and the
-//! Jacobians of a bias, a fully connected and a convolution layer.
+//! convolution, bias, ReLU, strided pooling and a small CNN; linearity and
+//! zero padding's borders; the book's own encoder; and the Jacobians of a
+//! bias, a fully connected and a convolution layer in their inputs and
+//! parameters.
 
+mod encoder;
 mod jacobian;
+mod linearity;
 mod shift;
 
 use anyhow::Result;
@@ -116,7 +120,16 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     B::seed(device, seed);
     let mut checks = shift::equivariance::<B>(device);
     let jacobians = jacobian::jacobians::<B>(device);
+    checks.extend(linearity::checks::<B>(device));
+    // The book's encoder architecture, with weights from the same seed:
+    // the property is the architecture's, whatever the weights.
+    let encoder = crate::experiment::models::conv_ae_config(ctx.config)
+        .init::<B>(device)
+        .encoder;
+    let digit = encoder::unclipped_digit(&ctx.data.test.images);
+    let encoder_checks = encoder::checks(&encoder, &ctx.data.test.select(&[digit]).images, device);
     drop(guard);
+    checks.extend(encoder_checks);
     checks.extend(jacobians.checks);
 
     out.tables.push(checks_table(&checks)?);
