@@ -37,6 +37,41 @@ fn a_non_positive_adam_epsilon_names_the_key() {
     assert!(book.runs().is_empty());
 }
 
+/// Settings that would leave a comparison without its uncertainty, or
+/// transfer's probe without epochs to fine-tune, are refused by name.
+#[test]
+fn settings_that_break_a_comparison_name_their_key() {
+    for (from, to, key, says) in [
+        (
+            "seeds = 5 ",
+            "seeds = 1 ",
+            "chapter.few-shot.seeds",
+            "at least 2",
+        ),
+        (
+            "validation = 20 ",
+            "validation = 95 ",
+            "chapter.few-shot.validation",
+            "leave at least 10",
+        ),
+        (
+            "probe-fraction = 0.5 ",
+            "probe-fraction = 1.0 ",
+            "chapter.transfer.probe-fraction",
+            "between 0 and 1",
+        ),
+    ] {
+        let book = Book::with_toml(|t| {
+            assert!(t.contains(from), "book.toml has `{from}`");
+            t.replace(from, to)
+        });
+        let out = book.ex2(&["plan"]);
+        assert_eq!(out.status.code(), Some(2), "{key}");
+        let e = stderr(&out);
+        assert!(e.contains(key) && e.contains(says), "{key}: {e}");
+    }
+}
+
 #[test]
 fn unknown_book_toml_key_is_rejected() {
     let book = Book::with_toml(|t| {

@@ -226,7 +226,7 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
     let draws = csv_rows(&run.join("tables/few-shot/repetitions.csv"));
     assert_eq!(draws.len(), 1 + 5, "five draws by default");
     let per_draw = csv_rows(&run.join("tables/transfer/repetitions.csv"));
-    assert_eq!(per_draw.len(), 1 + 3 * 5);
+    assert_eq!(per_draw.len(), 1 + 5 * 5, "five starts on five draws");
     let differences = csv_rows(&run.join("tables/transfer/differences.csv"));
     assert_eq!(
         differences[0][2..],

@@ -44,6 +44,14 @@ pub struct ClassifierTrainingConfig {
     /// Evaluate on the test split every this many epochs (and after the last).
     #[config(default = 1)]
     pub eval_every: usize,
+    /// The encoder's learning rate as a share of `learning_rate` (transfer's
+    /// gentler fine-tuning; 1 elsewhere).
+    #[config(default = 1.0)]
+    pub encoder_learning_rate_factor: f64,
+    /// Epochs at the start that train only the head, the encoder kept as it
+    /// is (linear-probe-then-fine-tune); 0 elsewhere.
+    #[config(default = 0)]
+    pub probe_epochs: usize,
 }
 
 /// One evaluated epoch.
@@ -267,7 +275,10 @@ pub fn train_classifier<B: AutodiffBackend>(
     if config.freeze_encoder {
         model.encoder = model.encoder.no_grad();
     }
-    let mut optim = AdamConfig::new().init();
+    // One Adam per part (Adam is per parameter, so this is the one Adam
+    // over both), so the encoder can step at its own rate, or not at all.
+    let mut head_optim = AdamConfig::new().init();
+    let mut encoder_optim = AdamConfig::new().init();
     let ce = CrossEntropyLossConfig::new().init(device);
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..train.len()).collect();
@@ -304,8 +315,17 @@ pub fn train_classifier<B: AutodiffBackend>(
                 loss = loss + lc.mul_scalar(cl.lambda);
                 centers = update_centers(centers, features.inner(), labels, cl.alpha);
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(config.learning_rate, model, grads);
+            let mut grads = loss.backward();
+            let head_grads = GradientsParams::from_module(&mut grads, &model.head);
+            model.head = head_optim.step(config.learning_rate, model.head, head_grads);
+            if !config.freeze_encoder && epoch > config.probe_epochs {
+                let encoder_grads = GradientsParams::from_module(&mut grads, &model.encoder);
+                model.encoder = encoder_optim.step(
+                    config.learning_rate * config.encoder_learning_rate_factor,
+                    model.encoder,
+                    encoder_grads,
+                );
+            }
             losses.push(b + 1, loss.inner());
 
             let mut shown = None;
@@ -419,6 +439,106 @@ mod tests {
         assert!(selected_epoch(&[no_validation]).is_none());
     }
     use burn::backend::Flex;
+
+    /// 40 synthetic 28×28 digits: a bright square whose place is the class.
+    fn tiny_split() -> Split {
+        let (count, side) = (40usize, 28usize);
+        let mut pixels = vec![0u8; count * side * side];
+        let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
+        for (i, &l) in labels.iter().enumerate() {
+            let (r0, c0) = (4 + (l as usize / 5) * 10, 2 + (l as usize % 5) * 5);
+            for r in r0..r0 + 6 {
+                for c in c0..c0 + 4 {
+                    pixels[i * side * side + r * side + c] = 200 + (i % 7) as u8 * 5;
+                }
+            }
+        }
+        Split {
+            images: crate::data::Images {
+                count,
+                rows: side,
+                cols: side,
+                pixels,
+            },
+            labels,
+        }
+    }
+
+    /// Trains a classifier whose encoder starts as a fresh AE's, and returns
+    /// the AE's and the trained encoder's parameters.
+    type Layers = Vec<(&'static str, Vec<f32>)>;
+    fn transfer(config: ClassifierTrainingConfig) -> (Layers, Layers) {
+        type A = burn::backend::Autodiff<Flex>;
+        let device = Default::default();
+        // Initialised under a seed (burn initialises lazily: an encoder
+        // cloned before its first use would draw its weights once per clone).
+        let ae = crate::nn::init::seeded_init::<A, _>(&device, 1, || {
+            crate::nn::conv_ae::ConvAutoencoderConfig::new(4)
+                .with_channels([4, 8])
+                .init::<A>(&device)
+        });
+        let mut model = crate::nn::init::seeded_init::<A, _>(&device, 2, || {
+            crate::nn::classifier::ClassifierConfig::new(4, 3)
+                .with_channels([4, 8])
+                .init::<A>(&device)
+        });
+        model.encoder = ae.encoder.clone();
+        let split = tiny_split();
+        let (trained, _) =
+            train_classifier("t", model, &split, None, &split, &config, &device).unwrap();
+        (
+            ae.encoder.layer_parameters(),
+            trained.encoder.layer_parameters(),
+        )
+    }
+
+    #[test]
+    fn a_transferred_encoder_starts_as_the_autoencoders() {
+        type A = burn::backend::Autodiff<Flex>;
+        let device = Default::default();
+        // Initialised under a seed (burn initialises lazily: an encoder
+        // cloned before its first use would draw its weights once per clone).
+        let ae = crate::nn::init::seeded_init::<A, _>(&device, 1, || {
+            crate::nn::conv_ae::ConvAutoencoderConfig::new(4)
+                .with_channels([4, 8])
+                .init::<A>(&device)
+        });
+        let mut model = crate::nn::init::seeded_init::<A, _>(&device, 2, || {
+            crate::nn::classifier::ClassifierConfig::new(4, 3)
+                .with_channels([4, 8])
+                .init::<A>(&device)
+        });
+        let split = tiny_split();
+        let x = crate::nn::batch::images_to_tensor::<A>(&split.images, &[0, 1, 2], &device);
+        let fresh = read_f32(model.encoder.forward(x.clone()));
+        model.encoder = ae.encoder.clone();
+        let codes = read_f32(model.forward_all(x.clone()).0);
+        assert_eq!(codes, read_f32(ae.encoder.forward(x)), "bit for bit");
+        assert_ne!(codes, fresh, "and not the classifier's own initial encoder");
+    }
+
+    #[test]
+    fn a_frozen_or_probed_encoder_keeps_its_weights_bit_for_bit() {
+        let base = || ClassifierTrainingConfig::new(2, 10, 1e-2, 7);
+        let (before, after) = transfer(base().with_freeze_encoder(true));
+        assert_eq!(before, after, "frozen: every bit kept");
+        let (before, after) = transfer(base().with_probe_epochs(2));
+        assert_eq!(before, after, "probing for every epoch: kept");
+        let (before, after) = transfer(base().with_probe_epochs(1));
+        assert_ne!(before, after, "unfrozen after the probe: it trains");
+        let (before, gentle) = transfer(base().with_encoder_learning_rate_factor(0.1));
+        let (_, full) = transfer(base());
+        let moved = |a: &Layers| -> f64 {
+            a.iter()
+                .zip(&before)
+                .flat_map(|((_, x), (_, y))| x.iter().zip(y).map(|(p, q)| ((p - q) as f64).powi(2)))
+                .sum::<f64>()
+        };
+        assert!(
+            moved(&gentle) < moved(&full),
+            "a smaller encoder rate moves it less"
+        );
+    }
 
     fn labels(l: &[i64]) -> Tensor<Flex, 2> {
         let t = Tensor::<Flex, 1, Int>::from_data(

@@ -105,6 +105,41 @@ impl<B: Backend> ConvEncoder<B> {
     }
 
     /// The two convolutions' shapes on 28×28 images.
+    /// Each layer's parameters (weights, then bias), flattened, by name: what
+    /// a comparison of two encoders' weights walks over.
+    pub fn layer_parameters(&self) -> Vec<(&'static str, Vec<f32>)> {
+        fn flat<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+            super::batch::read_f32(t.flatten::<1>(0, D - 1))
+        }
+        let with_bias = |mut w: Vec<f32>, b: Option<Vec<f32>>| {
+            w.extend(b.unwrap_or_default());
+            w
+        };
+        vec![
+            (
+                "conv1",
+                with_bias(
+                    flat(self.conv1.weight.val()),
+                    self.conv1.bias.as_ref().map(|b| flat(b.val())),
+                ),
+            ),
+            (
+                "conv2",
+                with_bias(
+                    flat(self.conv2.weight.val()),
+                    self.conv2.bias.as_ref().map(|b| flat(b.val())),
+                ),
+            ),
+            (
+                "fc",
+                with_bias(
+                    flat(self.fc.weight.val()),
+                    self.fc.bias.as_ref().map(|b| flat(b.val())),
+                ),
+            ),
+        ]
+    }
+
     /// The second convolution's feature maps, `[n, channels, 7, 7]`: what
     /// the fully connected layer flattens into the code.
     pub fn feature_maps(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {

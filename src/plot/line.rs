@@ -42,6 +42,9 @@ pub struct LineChart {
     pub log_y: bool,
     /// Label only whole numbers on x (epochs).
     pub integer_x: bool,
+    /// Put the legend in the lower right corner (rising curves), not the
+    /// upper right.
+    pub legend_low: bool,
     pub size: (u32, u32),
 }
 
@@ -53,6 +56,7 @@ impl LineChart {
             series: Vec::new(),
             log_y: false,
             integer_x: false,
+            legend_low: false,
             size: (640, 380),
         }
     }
@@ -64,6 +68,13 @@ impl LineChart {
 
     pub fn integer_x(mut self, integer_x: bool) -> Self {
         self.integer_x = integer_x;
+        self
+    }
+
+    /// The legend in the lower right corner, out of the way of curves that
+    /// rise to the upper right (accuracies).
+    pub fn legend_low(mut self) -> Self {
+        self.legend_low = true;
         self
     }
 
@@ -183,7 +194,11 @@ impl LineChart {
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(if self.legend_low {
+                SeriesLabelPosition::LowerRight
+            } else {
+                SeriesLabelPosition::UpperRight
+            })
             .label_font(text(16))
             .background_style(WHITE.mix(0.9))
             .border_style(RGBColor(190, 190, 190))

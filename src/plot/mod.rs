@@ -18,14 +18,15 @@ pub use scatter::{ClassMap, Panel, latent_map_svg, scatter_svg};
 /// Font family of all figure text; embedded in the PDF by the report.
 pub const FONT: &str = "New Computer Modern";
 
-/// Colour-blind-safe palette (Okabe–Ito).
+/// Colour-blind-safe palette (Okabe–Ito), ordered so that the first five
+/// differ most (sky blue before orange, which is close to vermillion).
 pub const PALETTE: [(u8, u8, u8); 8] = [
     (0, 114, 178),
     (213, 94, 0),
     (0, 158, 115),
     (204, 121, 167),
-    (230, 159, 0),
     (86, 180, 233),
+    (230, 159, 0),
     (0, 0, 0),
     (240, 228, 66),
 ];

@@ -1,6 +1,11 @@
 //! Chapter `transfer`: the AE's pre-trained encoder as the starting point
-//! for the 100-label classifier, fine-tuned or frozen, against scratch, on
-//! every draw of `few-shot`; the differences are paired by draw.
+//! for the 100-label classifier — frozen, fine-tuned at the base or a
+//! smaller encoder learning rate, or probed linearly first and then
+//! fine-tuned — against scratch, on every draw of `few-shot`; the
+//! differences are paired by draw, and how far fine-tuning moved each
+//! encoder layer is measured.
+
+pub mod section;
 
 use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
@@ -13,40 +18,77 @@ use crate::book::{ChapterOutput, Figure};
 use crate::config::{BookConfig, Config};
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, PlannedModel, TrainedClassifier};
-use crate::ml::stats::{self, Difference};
+use crate::ml::stats::{self, Difference, Estimate};
 use crate::plot::{LineChart, Series};
 
-pub const TABLES: &[&str] = &["comparison", "repetitions", "differences"];
+pub use section::TransferSection;
+
+pub const TABLES: &[&str] = &["comparison", "repetitions", "differences", "weight_change"];
 
 /// The `[chapter.*]` sections this chapter's results depend on.
-pub const SECTIONS: &[&str] = &["autoencoder", "classifier", "few-shot"];
+pub const SECTIONS: &[&str] = &["autoencoder", "classifier", "few-shot", "transfer"];
 
 pub fn title(_config: &Config) -> String {
     "Transfer from a Pre-trained Encoder".into()
 }
 
-/// The chapter has no `[chapter.transfer]` section of its own.
+/// Checks `[chapter.transfer]` and completes it with its defaults.
 pub fn check_section(book: &mut BookConfig) -> Result<(), String> {
-    crate::config::section::none(book, "transfer")
+    crate::config::section::complete::<TransferSection>(book)
 }
 
-/// The three starting points, in the order of the tables and the figure.
+/// `[chapter.transfer]`, with the probe's epochs worked out from few-shot's.
+struct Settings {
+    encoder_learning_rate_factor: f64,
+    probe_epochs: usize,
+}
+
+fn settings<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Settings> {
+    let t = ctx.config.section::<TransferSection>();
+    let epochs = ctx
+        .config
+        .section::<super::few_shot::FewShotSection>()
+        .epochs;
+    anyhow::ensure!(
+        epochs >= 2,
+        "chapter.few-shot.epochs = {epochs}: transfer's probe-then-fine-tune needs at least 2 \
+         (one to probe, one to fine-tune)"
+    );
+    Ok(Settings {
+        encoder_learning_rate_factor: t.encoder_learning_rate_factor,
+        probe_epochs: t.probe_epochs(epochs),
+    })
+}
+
+/// The starting points, in the order of the tables and the figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 enum Start {
     Scratch,
-    FineTuned,
     Frozen,
+    FineTuned,
+    /// Fine-tuned with the encoder at a smaller learning rate.
+    Gentle,
+    /// Linear probe (head only), then everything fine-tuned.
+    ProbeThenFineTune,
 }
 
-const STARTS: [Start; 3] = [Start::Scratch, Start::FineTuned, Start::Frozen];
+const STARTS: [Start; 5] = [
+    Start::Scratch,
+    Start::Frozen,
+    Start::FineTuned,
+    Start::Gentle,
+    Start::ProbeThenFineTune,
+];
 
 impl Start {
-    fn label(self) -> &'static str {
+    fn label(self, t: &Settings) -> String {
         match self {
-            Start::Scratch => "scratch",
-            Start::FineTuned => "fine-tuned",
-            Start::Frozen => "frozen encoder",
+            Start::Scratch => "scratch".into(),
+            Start::Frozen => "frozen encoder".into(),
+            Start::FineTuned => "fine-tuned".into(),
+            Start::Gentle => format!("fine-tuned, encoder lr x{}", t.encoder_learning_rate_factor),
+            Start::ProbeThenFineTune => format!("probe {} epochs, then fine-tuned", t.probe_epochs),
         }
     }
 
@@ -54,19 +96,47 @@ impl Start {
     fn model(self) -> &'static str {
         match self {
             Start::Scratch => "few-shot/scratch",
-            Start::FineTuned => "transfer/fine-tuned",
             Start::Frozen => "transfer/frozen",
+            Start::FineTuned => "transfer/fine-tuned",
+            Start::Gentle => "transfer/fine-tuned-gently",
+            Start::ProbeThenFineTune => "transfer/probe-then-fine-tune",
         }
+    }
+
+    /// This start's spec for one draw (not for scratch, few-shot's).
+    fn spec<B: AutodiffBackend>(
+        self,
+        ctx: &Ctx<B>,
+        t: &Settings,
+        draw: &Draw,
+        ae_key: &str,
+    ) -> crate::experiment::models::ClassifierSpec {
+        let mut s = spec(ctx, draw, encoder_init(ae_key), self == Start::Frozen);
+        s.training = match self {
+            Start::Gentle => s
+                .training
+                .with_encoder_learning_rate_factor(t.encoder_learning_rate_factor),
+            Start::ProbeThenFineTune => s.training.with_probe_epochs(t.probe_epochs),
+            Start::Scratch | Start::Frozen | Start::FineTuned => s.training,
+        };
+        s
     }
 }
 
 /// One paired comparison the text states, with both of its measures.
 #[derive(Serialize)]
 struct Comparison {
-    a: &'static str,
-    b: &'static str,
+    a: String,
+    b: String,
     selected: Difference,
     last: Difference,
+}
+
+/// One start over the draws, for the text.
+#[derive(Serialize)]
+struct StartFacts {
+    label: String,
+    over: OverDraws,
 }
 
 /// What the chapter's text reasons with, each computed once.
@@ -78,12 +148,12 @@ struct Facts {
     draws: usize,
     ae_train_size: usize,
     t_quantile: f64,
-    scratch: OverDraws,
-    fine: OverDraws,
-    frozen: OverDraws,
-    fine_vs_scratch: Comparison,
-    frozen_vs_scratch: Comparison,
-    frozen_vs_fine: Comparison,
+    encoder_learning_rate_factor: f64,
+    probe_epochs: usize,
+    starts: Vec<StartFacts>,
+    comparisons: Vec<Comparison>,
+    /// Mean relative change of the whole encoder, per fine-tuned start.
+    encoder_change: Vec<(String, f64)>,
 }
 
 /// How a transferred classifier's encoder starts: the AE's, by key.
@@ -94,17 +164,18 @@ fn encoder_init(ae_key: &str) -> String {
 /// The models the chapter loads or trains (the scratch baselines are
 /// `few-shot`'s, the encoder the book AE's).
 pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+    let t = settings(ctx)?;
     let ae = ctx
         .artifacts
         .key(models::CONV_AE, &models::book_autoencoder_spec(ctx));
     let mut planned = super::few_shot::models(ctx)?;
     for d in draws(ctx)? {
-        for (freeze, start) in [(false, Start::FineTuned), (true, Start::Frozen)] {
+        for start in &STARTS[1..] {
             planned.push(PlannedModel::new(
                 ctx.artifacts,
                 model_name(start.model(), &d),
                 models::CLASSIFIER,
-                &spec(ctx, &d, encoder_init(&ae), freeze),
+                &start.spec(ctx, &t, &d, &ae),
             ));
         }
     }
@@ -113,23 +184,26 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
 
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
+    let t = settings(ctx)?;
     let draws = draws(ctx)?;
     for d in &draws {
         out.seeds
             .insert(format!("training {}", d.number), d.training_seed);
     }
+    let ae = models::book_autoencoder(ctx)?;
     // runs[start][draw]
-    let runs = training(ctx, &draws)?;
+    let runs = training(ctx, &t, &draws, &ae)?;
     let scores: Vec<Vec<Scores>> = runs
         .iter()
         .map(|per_draw| per_draw.iter().map(|t| Scores::of(&t.history)).collect())
         .collect();
     let over: Vec<OverDraws> = scores.iter().map(|s| OverDraws::of(s)).collect();
+    let label = |i: usize| STARTS[i].label(&t);
     let compare = |a: usize, b: usize| {
         let m = |i: usize, f: fn(&Scores) -> f64| scores[i].iter().map(f).collect::<Vec<_>>();
         Comparison {
-            a: STARTS[a].label(),
-            b: STARTS[b].label(),
+            a: label(a),
+            b: label(b),
             selected: stats::paired_difference(
                 &m(a, |s| s.selected_test_accuracy),
                 &m(b, |s| s.selected_test_accuracy),
@@ -140,14 +214,25 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             ),
         }
     };
-    let comparisons = [compare(1, 0), compare(2, 0), compare(2, 1)];
+    // Every transferred start against scratch, then the fine-tuning
+    // variants and freezing against plain fine-tuning.
+    let comparisons = vec![
+        compare(1, 0),
+        compare(2, 0),
+        compare(3, 0),
+        compare(4, 0),
+        compare(3, 2),
+        compare(4, 2),
+        compare(1, 2),
+    ];
+    let change = weight_change(&ae.model.encoder, &runs);
 
-    out.tables.push(comparison_table(&over)?);
-    out.tables.push(repetitions_table(&draws, &scores)?);
+    out.tables.push(comparison_table(&t, &over)?);
+    out.tables.push(repetitions_table(&t, &draws, &scores)?);
     out.tables.push(differences_table(&comparisons)?);
-    out.figures.push(test_accuracy(&runs)?);
+    out.tables.push(weight_change_table(&t, &change)?);
+    out.figures.push(test_accuracy(&t, &runs)?);
     let first = &draws[0];
-    let [fine_vs_scratch, frozen_vs_scratch, frozen_vs_fine] = comparisons;
     out.set_facts(&Facts {
         labels: first.train.len() + first.validation.len(),
         train_labels: first.train.len(),
@@ -155,35 +240,44 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         draws: draws.len(),
         ae_train_size: ctx.data.train.len(),
         t_quantile: stats::t_quantile(draws.len() - 1),
-        scratch: over[0],
-        fine: over[1],
-        frozen: over[2],
-        fine_vs_scratch,
-        frozen_vs_scratch,
-        frozen_vs_fine,
+        encoder_learning_rate_factor: t.encoder_learning_rate_factor,
+        probe_epochs: t.probe_epochs,
+        starts: STARTS
+            .iter()
+            .zip(&over)
+            .map(|(s, o)| StartFacts {
+                label: s.label(&t),
+                over: *o,
+            })
+            .collect(),
+        comparisons,
+        encoder_change: change
+            .iter()
+            .filter(|c| c.layer == "encoder")
+            .map(|c| (c.start.label(&t), c.relative.mean))
+            .collect(),
     })?;
     Ok(out)
 }
 
-/// Every draw's three classifiers, indexed `[start][draw]`: the scratch
-/// baselines (`few-shot`'s), then both transferred ones, all in parallel.
+/// Every draw's classifiers, indexed `[start][draw]`: the scratch
+/// baselines (`few-shot`'s), then the transferred ones, all in parallel.
 fn training<B: AutodiffBackend>(
     ctx: &Ctx<B>,
+    t: &Settings,
     draws: &[Draw],
+    ae: &models::TrainedAe<B>,
 ) -> Result<Vec<Vec<TrainedClassifier<B>>>> {
-    let ae = models::book_autoencoder(ctx)?;
-    let init = encoder_init(&ae.key);
     type Job<'a, B> = Box<dyn FnOnce() -> Result<TrainedClassifier<B>> + Send + 'a>;
     let mut jobs: Vec<Job<B>> = Vec::new();
     for start in STARTS {
         for d in draws {
             jobs.push(match start {
                 Start::Scratch => Box::new(move || scratch(ctx, d)),
-                Start::FineTuned | Start::Frozen => {
-                    let freeze = start == Start::Frozen;
-                    let spec = spec(ctx, d, init.clone(), freeze);
+                _ => {
+                    let spec = start.spec(ctx, t, d, &ae.key);
                     let encoder = ae.model.encoder.clone();
-                    let name = format!("transfer, {}, draw {}", start.label(), d.number);
+                    let name = format!("transfer, {}, draw {}", start.label(t), d.number);
                     Box::new(move || models::classifier(ctx, &name, spec, Some(encoder)))
                 }
             });
@@ -196,9 +290,84 @@ fn training<B: AutodiffBackend>(
         .collect())
 }
 
+/// How far training moved one layer of a transferred encoder from the
+/// autoencoder's: ‖θ − θ_AE‖ / ‖θ_AE‖ over the draws.
+struct LayerChange {
+    start: Start,
+    /// `conv1`, `conv2`, `fc`, or `encoder` for all of them together.
+    layer: &'static str,
+    relative: Estimate,
+}
+
+fn relative_change(trained: &[f32], pretrained: &[f32]) -> f64 {
+    let (mut diff, mut norm) = (0f64, 0f64);
+    for (&a, &b) in trained.iter().zip(pretrained) {
+        diff += (a as f64 - b as f64).powi(2);
+        norm += (b as f64).powi(2);
+    }
+    (diff / norm).sqrt()
+}
+
+fn weight_change<B: AutodiffBackend>(
+    pretrained: &crate::nn::conv_ae::ConvEncoder<B>,
+    runs: &[Vec<TrainedClassifier<B>>],
+) -> Vec<LayerChange> {
+    let before = pretrained.layer_parameters();
+    let all = |layers: &[(&'static str, Vec<f32>)]| -> Vec<f32> {
+        layers.iter().flat_map(|(_, p)| p.iter().copied()).collect()
+    };
+    let before_all = all(&before);
+    let mut out = Vec::new();
+    for (start, per_draw) in STARTS.iter().zip(runs).skip(1) {
+        let after: Vec<Vec<(&'static str, Vec<f32>)>> = per_draw
+            .iter()
+            .map(|t| t.model.encoder.layer_parameters())
+            .collect();
+        for (i, (layer, p0)) in before.iter().enumerate() {
+            let xs: Vec<f64> = after.iter().map(|a| relative_change(&a[i].1, p0)).collect();
+            out.push(LayerChange {
+                start: *start,
+                layer,
+                relative: Estimate::of(&xs),
+            });
+        }
+        let xs: Vec<f64> = after
+            .iter()
+            .map(|a| relative_change(&all(a), &before_all))
+            .collect();
+        out.push(LayerChange {
+            start: *start,
+            layer: "encoder",
+            relative: Estimate::of(&xs),
+        });
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct WeightChangeRow {
+    variant: String,
+    layer: &'static str,
+    relative_change: f64,
+    se: f64,
+}
+
+fn weight_change_table(t: &Settings, change: &[LayerChange]) -> Result<Table> {
+    let rows: Vec<WeightChangeRow> = change
+        .iter()
+        .map(|c| WeightChangeRow {
+            variant: c.start.label(t),
+            layer: c.layer,
+            relative_change: c.relative.mean,
+            se: c.relative.se,
+        })
+        .collect();
+    Table::from_rows("weight_change", &["variant", "layer"], &rows)
+}
+
 #[derive(Serialize)]
 struct ComparisonRow {
-    variant: &'static str,
+    variant: String,
     selected_test_accuracy: f64,
     selected_se: f64,
     last_test_accuracy: f64,
@@ -208,12 +377,12 @@ struct ComparisonRow {
 }
 
 /// Each starting point over the draws: mean and standard error.
-fn comparison_table(over: &[OverDraws]) -> Result<Table> {
+fn comparison_table(t: &Settings, over: &[OverDraws]) -> Result<Table> {
     let rows: Vec<ComparisonRow> = STARTS
         .iter()
         .zip(over)
         .map(|(start, o)| ComparisonRow {
-            variant: start.label(),
+            variant: start.label(t),
             selected_test_accuracy: o.selected_test_accuracy.mean,
             selected_se: o.selected_test_accuracy.se,
             last_test_accuracy: o.last_test_accuracy.mean,
@@ -227,7 +396,7 @@ fn comparison_table(over: &[OverDraws]) -> Result<Table> {
 
 #[derive(Serialize)]
 struct RepetitionRow {
-    variant: &'static str,
+    variant: String,
     draw: u64,
     selected_epoch: u64,
     selected_test_accuracy: f64,
@@ -235,12 +404,12 @@ struct RepetitionRow {
     last_train_test_gap: f64,
 }
 
-fn repetitions_table(draws: &[Draw], scores: &[Vec<Scores>]) -> Result<Table> {
+fn repetitions_table(t: &Settings, draws: &[Draw], scores: &[Vec<Scores>]) -> Result<Table> {
     let mut rows = Vec::new();
     for (start, per_draw) in STARTS.iter().zip(scores) {
         for (d, s) in draws.iter().zip(per_draw) {
             rows.push(RepetitionRow {
-                variant: start.label(),
+                variant: start.label(t),
                 draw: d.number as u64,
                 selected_epoch: s.selected_epoch as u64,
                 selected_test_accuracy: s.selected_test_accuracy,
@@ -283,8 +452,11 @@ fn differences_table(comparisons: &[Comparison]) -> Result<Table> {
 }
 
 /// Mean test accuracy over the draws by epoch, per starting point.
-fn test_accuracy<B: AutodiffBackend>(runs: &[Vec<TrainedClassifier<B>>]) -> Result<Figure> {
-    let mut chart = LineChart::new("epoch", "test accuracy (mean over draws)");
+fn test_accuracy<B: AutodiffBackend>(
+    t: &Settings,
+    runs: &[Vec<TrainedClassifier<B>>],
+) -> Result<Figure> {
+    let mut chart = LineChart::new("epoch", "test accuracy (mean over draws)").legend_low();
     for (start, per_draw) in STARTS.iter().zip(runs) {
         let epochs = &per_draw[0].history;
         let points = (0..epochs.len())
@@ -297,7 +469,7 @@ fn test_accuracy<B: AutodiffBackend>(runs: &[Vec<TrainedClassifier<B>>]) -> Resu
                 (epochs[i].epoch as f64, mean)
             })
             .collect();
-        chart = chart.series(Series::new(start.label(), points));
+        chart = chart.series(Series::new(start.label(t), points));
     }
     Ok(Figure {
         file: "test-accuracy.svg".into(),
