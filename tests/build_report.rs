@@ -243,6 +243,13 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
         };
         assert_eq!(r[6], expected, "{r:?}");
     }
+    // The latent adversary walks every AE's codes: all, 10 and 100 images.
+    let adversary = csv_rows(&run.join("tables/latent/adversary.csv"));
+    assert_eq!(adversary.len(), 1 + 3, "{adversary:?}");
+    for r in &adversary[1..] {
+        let [digits, right, flipped]: [u32; 3] = [2, 3, 4].map(|i| r[i].parse().unwrap());
+        assert!(flipped <= right && right <= digits && right > 0, "{r:?}");
+    }
     let counts = csv_rows(&run.join("tables/few-shot/class_counts.csv"));
     let total: u32 = counts[1..]
         .iter()

@@ -18,7 +18,7 @@ pub struct ClassifierDecodingSection {
 impl Default for ClassifierDecodingSection {
     fn default() -> Self {
         Self {
-            digits: 60,
+            digits: 75,
             learning_rate: 1e-3,
             mse_warmup_epochs: 1,
         }

@@ -7,6 +7,7 @@
 //! `interpolation`, `map` (d=2), `generation`; `trained` holds the
 //! chapter's trainings and their timing.
 
+mod adversary;
 mod generation;
 mod interpolation;
 mod map;
@@ -38,6 +39,7 @@ pub const TABLES: &[&str] = &[
     "interpolation",
     "generation",
     "generation_summary",
+    "adversary",
     "timing",
 ];
 
@@ -184,6 +186,8 @@ struct Facts {
     map: map::MapFacts,
     #[serde(flatten)]
     generation: generation::GenerationFacts,
+    #[serde(flatten)]
+    adversary: adversary::AdversaryFacts,
 }
 
 /// One study's part of the chapter: its tables and figures, in the order
@@ -225,10 +229,12 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let sweep = sweep::sweep(&trained)?.add_to(&mut out);
     let decorrelation = sweep::decorrelation(ctx, &trained)?.add_to(&mut out);
     // The digit classifier judges the interpolated and generated digits.
-    let clf = models::book_classifier(ctx)?.model.valid();
+    let book_classifier = models::book_classifier(ctx)?;
+    let clf = book_classifier.model.valid();
     let interpolation = interpolation::interpolation(ctx, &trained, &clf)?.add_to(&mut out);
     let map = map::map(ctx, &trained)?.add_to(&mut out);
     let generation = generation::generation(ctx, &trained, &clf)?.add_to(&mut out);
+    let adversary = adversary::adversary(ctx, &trained, &book_classifier.model)?.add_to(&mut out);
     out.tables.push(trained.timing()?);
 
     let profile = &ctx.config.profile;
@@ -247,6 +253,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         interpolation,
         map,
         generation,
+        adversary,
     })?;
     Ok(out)
 }

@@ -87,7 +87,7 @@ impl Start {
             Start::Scratch => "scratch".into(),
             Start::Frozen => "frozen encoder".into(),
             Start::FineTuned => "fine-tuned".into(),
-            Start::Gentle => format!("fine-tuned, encoder lr x{}", t.encoder_learning_rate_factor),
+            Start::Gentle => format!("fine-tuned, encoder lr ×{}", t.encoder_learning_rate_factor),
             Start::ProbeThenFineTune => format!("probe {} epochs, then fine-tuned", t.probe_epochs),
         }
     }
