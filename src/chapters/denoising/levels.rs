@@ -59,6 +59,7 @@ pub(super) struct Levels {
     pub(super) strongest: Level,
     pub(super) errors: Vec<ErrorRow>,
     pub(super) recognition: Vec<RecognitionRow>,
+    pub(super) by_digit: Vec<DigitRecallRow>,
     pub(super) readings: Vec<Reading>,
     pub(super) figures: Vec<Figure>,
     /// Each level's noise seed.
@@ -122,6 +123,7 @@ pub(super) fn study<B: AutodiffBackend>(
         test,
     );
     let (mut levels, mut errors, mut recognition) = (Vec::new(), Vec::new(), Vec::new());
+    let mut by_digit = Vec::new();
     let (mut readings, mut figures, mut seeds) = (Vec::new(), Vec::new(), BTreeMap::new());
     let section = &ctx.config.section::<DenoisingSection>();
     for (&f, dae) in section.noise_factors.iter().zip(daes) {
@@ -129,6 +131,7 @@ pub(super) fn study<B: AutodiffBackend>(
         seeds.insert(format!("noise-{}", level_name(f)), one.seed);
         errors.extend(one.errors);
         recognition.extend(one.recognition);
+        by_digit.extend(one.by_digit);
         levels.push(one.level);
         readings.push(one.reading);
         figures.push(one.figure);
@@ -141,6 +144,7 @@ pub(super) fn study<B: AutodiffBackend>(
         levels,
         errors,
         recognition,
+        by_digit,
         readings,
         figures,
         seeds,
@@ -152,6 +156,7 @@ struct OneLevel {
     seed: u64,
     errors: Vec<ErrorRow>,
     recognition: Vec<RecognitionRow>,
+    by_digit: Vec<DigitRecallRow>,
     level: Level,
     reading: Reading,
     figure: Figure,
@@ -192,6 +197,14 @@ fn level<B: AutodiffBackend>(
     .collect();
 
     let read = read_level(ctx, judges, &noisy, &dae_model);
+    let correct = |p: &[u8]| -> Vec<f64> {
+        p.iter()
+            .zip(&test.labels)
+            .map(|(a, b)| f64::from(u8::from(a == b)))
+            .collect()
+    };
+    let (noisy_ok, ae_ok, dae_ok) = (correct(&read.noisy), correct(&read.ae), correct(&read.dae));
+    let by_digit = recall_by_digit(f, &test.labels, &read);
     let recognition = [
         ("noisy input", &read.noisy),
         ("autoencoder", &read.ae),
@@ -214,6 +227,8 @@ fn level<B: AutodiffBackend>(
         dae_l1: by_dae.l1,
         dae_clean_l1: dae_clean.l1,
         dae_vs_ae,
+        dae_vs_noisy_recognised: paired_difference(&dae_ok, &noisy_ok),
+        dae_vs_ae_recognised: paired_difference(&dae_ok, &ae_ok),
         figure: format!("denoise_{}.png", level_name(f).replace('.', "_")),
     };
 
@@ -225,6 +240,7 @@ fn level<B: AutodiffBackend>(
         seed,
         errors,
         recognition,
+        by_digit,
         level,
         reading: Reading {
             noise: f,
@@ -233,6 +249,30 @@ fn level<B: AutodiffBackend>(
         },
         figure,
     })
+}
+
+/// One (level, digit) row of `recall_by_digit`: the share of that digit's
+/// test images the classifier reads right, noisy and as each AE returns them.
+#[derive(Serialize)]
+pub(super) struct DigitRecallRow {
+    noise: f64,
+    digit: u64,
+    noisy_input: f64,
+    autoencoder: f64,
+    denoising_ae: f64,
+}
+
+fn recall_by_digit(f: f64, labels: &[u8], read: &Predictions) -> Vec<DigitRecallRow> {
+    let [noisy, ae, dae] = [&read.noisy, &read.ae, &read.dae].map(|p| confusion_counts(labels, p));
+    (0..10)
+        .map(|c| DigitRecallRow {
+            noise: f,
+            digit: c as u64,
+            noisy_input: share(&noisy, c, c),
+            autoencoder: share(&ae, c, c),
+            denoising_ae: share(&dae, c, c),
+        })
+        .collect()
 }
 
 /// The digits the classifier reads in one level's noisy test images and

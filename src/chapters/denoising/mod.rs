@@ -21,7 +21,13 @@ use crate::nn::conv_ae::ConvAutoencoderConfig;
 
 pub use section::DenoisingSection;
 
-pub const TABLES: &[&str] = &["denoising", "recognition", "probe", "timing"];
+pub const TABLES: &[&str] = &[
+    "denoising",
+    "recognition",
+    "recall_by_digit",
+    "probe",
+    "timing",
+];
 
 /// The `[chapter.*]` sections this chapter's results depend on.
 pub const SECTIONS: &[&str] = &["autoencoder", "denoising", "classifier", "baselines"];
@@ -84,6 +90,10 @@ struct Level {
     /// DAE minus AE test L1 on this level's noisy images, paired by image
     /// (one training each: the uncertainty is the test images').
     dae_vs_ae: crate::ml::stats::Difference,
+    /// DAE minus noisy input, and DAE minus AE: the share of test images the
+    /// classifier reads right, paired by image.
+    dae_vs_noisy_recognised: crate::ml::stats::Difference,
+    dae_vs_ae_recognised: crate::ml::stats::Difference,
     figure: String,
 }
 
@@ -93,6 +103,10 @@ struct Facts {
     train_size: usize,
     test_size: usize,
     ae_clean_l1: f64,
+    /// The all-black image's test L1 (the plateau every model must leave).
+    black_l1: f64,
+    /// How close to `black_l1` a model may end (a share of it).
+    plateau_margin: f64,
     clean_recognised: f64,
     /// Levels whose DAE reconstructs clean input worse than the plain AE.
     dae_clean_worse_levels: usize,
@@ -141,6 +155,11 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         &["noise", "input"],
         &per_level.recognition,
     )?);
+    out.tables.push(Table::from_rows(
+        "recall_by_digit",
+        &["noise", "digit"],
+        &per_level.by_digit,
+    )?);
     let failure = levels::worst_failure(&ctx.data.test.labels, &per_level.readings);
 
     let probe = codes::probe_study(ctx, &ae_model, daes)?;
@@ -156,6 +175,8 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         train_size: ctx.data.train.len(),
         test_size: ctx.data.test.len(),
         ae_clean_l1: ae_clean.l1,
+        black_l1: ctx.data.test.images.mean_intensity(),
+        plateau_margin: crate::nn::train::PLATEAU_MARGIN,
         clean_recognised: per_level.clean_recognised,
         dae_clean_worse_levels: levels::dae_clean_worse(&per_level.levels, ae_clean.l1),
         weakest: per_level.weakest,
