@@ -17,6 +17,7 @@ use crate::experiment::Ctx;
 use crate::experiment::classic;
 use crate::experiment::models::TrainedAe;
 use crate::ml::baselines::{Features, Model, Settings, standardise};
+use crate::ml::stats::{Difference, paired_difference};
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::conv_ae::ConvAutoencoder;
 use crate::plot::{Panel, scatter_svg};
@@ -29,8 +30,16 @@ pub(super) struct ProbeRow {
     accuracy: f64,
 }
 
+/// One DAE's probe accuracy minus the AE's, paired by test image.
+#[derive(Serialize)]
+pub(super) struct ProbeComparison {
+    model: String,
+    difference: Difference,
+}
+
 /// The probe's accuracy on every model's codes.
 pub(super) struct Probe {
+    pub(super) dae_vs_ae: Vec<ProbeComparison>,
     pub(super) rows: Vec<ProbeRow>,
     pub(super) ae: f64,
     pub(super) dae_mean: f64,
@@ -57,7 +66,8 @@ pub(super) fn probe_study<B: AutodiffBackend>(
         poly_degree: b.poly_degree as f64,
         logistic_iterations: section.probe_iterations,
     };
-    let probe = |codes_of: &dyn Fn(&Images) -> (Vec<f32>, usize)| -> Result<f64> {
+    // Per test image, 1 where the probe reads it right: what pairs the probes.
+    let probe = |codes_of: &dyn Fn(&Images) -> (Vec<f32>, usize)| -> Result<(f64, Vec<f64>)> {
         let (tr, d) = codes_of(&probe_train.images);
         let (te, _) = codes_of(&test.images);
         let to_f64 = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
@@ -65,23 +75,33 @@ pub(super) fn probe_study<B: AutodiffBackend>(
             &Features::new(to_f64(tr), d, &probe_train.labels)?,
             &Features::new(to_f64(te), d, &test.labels)?,
         );
-        Ok(
-            classic::fit_predict(ctx, Model::Logistic, &ftr, &fte, &settings)?
-                .value
-                .accuracy,
-        )
+        let out = classic::fit_predict(ctx, Model::Logistic, &ftr, &fte, &settings)?.value;
+        let correct = out
+            .predictions
+            .iter()
+            .zip(&test.labels)
+            .map(|(p, l)| f64::from(u8::from(p == l)))
+            .collect();
+        Ok((out.accuracy, correct))
     };
+    let (ae_accuracy, ae_correct) = probe(&|i| ae.encode_images(i, device))?;
     let mut rows = vec![ProbeRow {
         model: "autoencoder".into(),
         noise: 0.0,
-        accuracy: probe(&|i| ae.encode_images(i, device))?,
+        accuracy: ae_accuracy,
     }];
+    let mut dae_vs_ae = Vec::new();
     for (&f, dae) in section.noise_factors.iter().zip(daes) {
         let m = dae.model.valid();
+        let (accuracy, correct) = probe(&|i| m.encode_images(i, device))?;
+        dae_vs_ae.push(ProbeComparison {
+            model: dae_name(f),
+            difference: paired_difference(&correct, &ae_correct),
+        });
         rows.push(ProbeRow {
             model: dae_name(f),
             noise: f,
-            accuracy: probe(&|i| m.encode_images(i, device))?,
+            accuracy,
         });
     }
     let best = rows
@@ -90,6 +110,7 @@ pub(super) fn probe_study<B: AutodiffBackend>(
         .expect("probes");
     let dae_mean = rows[1..].iter().map(|r| r.accuracy).sum::<f64>() / (rows.len() - 1) as f64;
     Ok(Probe {
+        dae_vs_ae,
         ae: rows[0].accuracy,
         dae_mean,
         best: best.model.clone(),

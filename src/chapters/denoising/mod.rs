@@ -123,6 +123,8 @@ struct Facts {
     failure_noisy_recall: f64,
     failure_into: usize,
     failure_into_share: f64,
+    /// Each DAE's probe accuracy minus the AE's, paired by test image.
+    probe_dae_vs_ae: Vec<codes::ProbeComparison>,
     probe_ae: f64,
     probe_dae_mean: f64,
     probe_best: String,
@@ -189,6 +191,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         failure_into: failure.into,
         failure_into_share: failure.into_share,
         probe_ae: probe.ae,
+        probe_dae_vs_ae: probe.dae_vs_ae,
         probe_dae_mean: probe.dae_mean,
         probe_best: probe.best,
         probe_best_accuracy: probe.best_accuracy,
