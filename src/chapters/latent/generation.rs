@@ -20,7 +20,7 @@ use crate::data::Split;
 use crate::experiment::Ctx;
 use crate::experiment::models::TrainedAe;
 use crate::ml::latent::{mean_pairwise_distance, sample_class_gaussian};
-use crate::ml::stats::{Difference, proportion_difference};
+use crate::ml::stats::{Difference, Estimate, proportion_difference};
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::classifier::Classifier;
 use crate::nn::conv_ae::SIDE;
@@ -32,7 +32,11 @@ const FOCUS_DIGITS: [usize; 3] = [2, 3, 8];
 #[derive(Serialize)]
 pub(super) struct GenerationFacts {
     generated_recognised: f64,
-    generated_diversity_ratio: f64,
+    /// The book AE's per-digit diversity ratios over the ten digits: mean,
+    /// standard error and 95 % t-interval (whether it is below or above 1).
+    generated_diversity: Estimate,
+    generated_diversity_low: f64,
+    generated_diversity_high: f64,
     focus_digits: Vec<usize>,
     generated_recognised_focus: f64,
     worst_generated_digit: usize,
@@ -234,10 +238,25 @@ fn outputs(generations: &[Generation]) -> Result<Study<GenerationFacts>> {
             proportion_difference(p, n, p_full, n_full)
         })
         .collect();
+    let ratios: Vec<f64> = book
+        .digits
+        .iter()
+        .map(|d| d.diversity_generated / d.diversity_real)
+        .filter(|r| r.is_finite())
+        .collect();
+    anyhow::ensure!(
+        ratios.len() >= 2,
+        "only {} digits have two real test images to measure diversity against",
+        ratios.len()
+    );
+    let generated_diversity = Estimate::of(&ratios);
+    let half = generated_diversity.half_width();
     let facts = GenerationFacts {
+        generated_diversity,
+        generated_diversity_low: generated_diversity.mean - half,
+        generated_diversity_high: generated_diversity.mean + half,
         recognised_vs_full,
         generated_recognised: summary[0].recognised,
-        generated_diversity_ratio: summary[0].diversity_ratio,
         focus_digits: focus.to_vec(),
         generated_recognised_focus: focus.iter().map(|&c| recognised(c)).sum::<f64>()
             / focus.len() as f64,
