@@ -464,24 +464,35 @@ mod tests {
         }
     }
 
-    /// Trains a classifier whose encoder starts as a fresh AE's, and returns
-    /// the AE's and the trained encoder's parameters.
-    type Layers = Vec<(&'static str, Vec<f32>)>;
-    fn transfer(config: ClassifierTrainingConfig) -> (Layers, Layers) {
-        type A = burn::backend::Autodiff<Flex>;
+    type A = burn::backend::Autodiff<Flex>;
+
+    /// A small AE and a classifier of its encoder's shape, each initialised
+    /// under its own seed (burn initialises lazily: an encoder cloned before
+    /// its first use would draw its weights once per clone).
+    fn ae_and_classifier() -> (
+        crate::nn::conv_ae::ConvAutoencoder<A>,
+        crate::nn::classifier::Classifier<A>,
+    ) {
         let device = Default::default();
-        // Initialised under a seed (burn initialises lazily: an encoder
-        // cloned before its first use would draw its weights once per clone).
         let ae = crate::nn::init::seeded_init::<A, _>(&device, 1, || {
             crate::nn::conv_ae::ConvAutoencoderConfig::new(4)
                 .with_channels([4, 8])
                 .init::<A>(&device)
         });
-        let mut model = crate::nn::init::seeded_init::<A, _>(&device, 2, || {
+        let model = crate::nn::init::seeded_init::<A, _>(&device, 2, || {
             crate::nn::classifier::ClassifierConfig::new(4, 3)
                 .with_channels([4, 8])
                 .init::<A>(&device)
         });
+        (ae, model)
+    }
+
+    /// Trains a classifier whose encoder starts as a fresh AE's, and returns
+    /// the AE's and the trained encoder's parameters.
+    type Layers = Vec<(&'static str, Vec<f32>)>;
+    fn transfer(config: ClassifierTrainingConfig) -> (Layers, Layers) {
+        let device = Default::default();
+        let (ae, mut model) = ae_and_classifier();
         model.encoder = ae.encoder.clone();
         let split = tiny_split();
         let (trained, _) =
@@ -494,20 +505,8 @@ mod tests {
 
     #[test]
     fn a_transferred_encoder_starts_as_the_autoencoders() {
-        type A = burn::backend::Autodiff<Flex>;
         let device = Default::default();
-        // Initialised under a seed (burn initialises lazily: an encoder
-        // cloned before its first use would draw its weights once per clone).
-        let ae = crate::nn::init::seeded_init::<A, _>(&device, 1, || {
-            crate::nn::conv_ae::ConvAutoencoderConfig::new(4)
-                .with_channels([4, 8])
-                .init::<A>(&device)
-        });
-        let mut model = crate::nn::init::seeded_init::<A, _>(&device, 2, || {
-            crate::nn::classifier::ClassifierConfig::new(4, 3)
-                .with_channels([4, 8])
-                .init::<A>(&device)
-        });
+        let (ae, mut model) = ae_and_classifier();
         let split = tiny_split();
         let x = crate::nn::batch::images_to_tensor::<A>(&split.images, &[0, 1, 2], &device);
         let fresh = read_f32(model.encoder.forward(x.clone()));
