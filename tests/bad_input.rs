@@ -60,6 +60,12 @@ fn settings_that_break_a_comparison_name_their_key() {
             "chapter.transfer.probe-fraction",
             "between 0 and 1",
         ),
+        (
+            "encoder-learning-rate-factor = 0.1 ",
+            "encoder-learning-rate-factor = 1.5 ",
+            "chapter.transfer.encoder-learning-rate-factor",
+            "below 1",
+        ),
     ] {
         let book = Book::with_toml(|t| {
             assert!(t.contains(from), "book.toml has `{from}`");
@@ -70,6 +76,16 @@ fn settings_that_break_a_comparison_name_their_key() {
         let e = stderr(&out);
         assert!(e.contains(key) && e.contains(says), "{key}: {e}");
     }
+    // One epoch leaves probe-then-fine-tune nothing to fine-tune: the plan
+    // says so by name (transfer checks it against few-shot's epochs).
+    let book = Book::new();
+    let out = book.ex2(&["--set", "chapter.few-shot.epochs=1", "plan"]);
+    assert!(!out.status.success());
+    let e = stderr(&out);
+    assert!(
+        e.contains("chapter.few-shot.epochs = 1") && e.contains("at least 2"),
+        "{e}"
+    );
 }
 
 #[test]

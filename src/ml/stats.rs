@@ -9,6 +9,17 @@
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
+/// 1 where `predicted` matches the label, else 0: per-example accuracy, what
+/// a comparison of two classifiers on the same examples pairs up.
+pub fn hits(predicted: &[u8], labels: &[u8]) -> Vec<f64> {
+    assert_eq!(predicted.len(), labels.len(), "one prediction per label");
+    predicted
+        .iter()
+        .zip(labels)
+        .map(|(p, l)| f64::from(u8::from(p == l)))
+        .collect()
+}
+
 /// The confidence of every interval the book states.
 pub const CONFIDENCE: f64 = 0.95;
 

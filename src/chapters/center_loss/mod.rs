@@ -18,7 +18,7 @@ use crate::experiment::Ctx;
 use crate::experiment::classic;
 use crate::experiment::models::{self, ClassifierSpec, PlannedModel, TrainedClassifier};
 use crate::ml::embedding::embedding_stats;
-use crate::ml::stats::{Difference, paired_difference};
+use crate::ml::stats::{Difference, hits, paired_difference};
 use crate::nn::classify::{CenterLossConfig, ClassifierTrainingConfig, embed};
 use crate::plot::{Panel, scatter_svg};
 
@@ -238,12 +238,7 @@ fn measure_variants<B: AutodiffBackend>(ctx: &Ctx<B>, runs: &[Run<B>]) -> Vec<Me
                     inter: stats.inter,
                 },
                 feature_dim: e.feature_dim,
-                correct: e
-                    .predictions
-                    .iter()
-                    .zip(&test.labels)
-                    .map(|(p, l)| f64::from(u8::from(p == l)))
-                    .collect(),
+                correct: hits(&e.predictions, &test.labels),
                 plotted: e.features[..n_plot * e.feature_dim].to_vec(),
                 labels: test.labels[..n_plot].to_vec(),
             }

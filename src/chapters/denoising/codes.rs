@@ -17,7 +17,7 @@ use crate::experiment::Ctx;
 use crate::experiment::classic;
 use crate::experiment::models::TrainedAe;
 use crate::ml::baselines::{Features, Model, Settings, standardise};
-use crate::ml::stats::{Difference, paired_difference};
+use crate::ml::stats::{Difference, hits, paired_difference};
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::conv_ae::ConvAutoencoder;
 use crate::plot::{Panel, scatter_svg};
@@ -76,13 +76,7 @@ pub(super) fn probe_study<B: AutodiffBackend>(
             &Features::new(to_f64(te), d, &test.labels)?,
         );
         let out = classic::fit_predict(ctx, Model::Logistic, &ftr, &fte, &settings)?.value;
-        let correct = out
-            .predictions
-            .iter()
-            .zip(&test.labels)
-            .map(|(p, l)| f64::from(u8::from(p == l)))
-            .collect();
-        Ok((out.accuracy, correct))
+        Ok((out.accuracy, hits(&out.predictions, &test.labels)))
     };
     let (ae_accuracy, ae_correct) = probe(&|i| ae.encode_images(i, device))?;
     let mut rows = vec![ProbeRow {

@@ -18,7 +18,7 @@ use crate::data::{Images, Split};
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, TrainedAe};
 use crate::ml::confusion::confusion_counts;
-use crate::ml::stats::paired_difference;
+use crate::ml::stats::{hits, paired_difference};
 use crate::nn::autoencoder::{Autoencoder, evaluate_against, image_error, per_image_l1_against};
 use crate::nn::classifier::Classifier;
 use crate::nn::conv_ae::{ConvAutoencoder, SIDE};
@@ -197,12 +197,7 @@ fn level<B: AutodiffBackend>(
     .collect();
 
     let read = read_level(ctx, judges, &noisy, &dae_model);
-    let correct = |p: &[u8]| -> Vec<f64> {
-        p.iter()
-            .zip(&test.labels)
-            .map(|(a, b)| f64::from(u8::from(a == b)))
-            .collect()
-    };
+    let correct = |p: &[u8]| hits(p, &test.labels);
     let (noisy_ok, ae_ok, dae_ok) = (correct(&read.noisy), correct(&read.ae), correct(&read.dae));
     let by_digit = recall_by_digit(f, &test.labels, &read);
     let recognition = [

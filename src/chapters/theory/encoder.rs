@@ -4,16 +4,12 @@
 //! away from the borders; other shifts regroup the pixels; the code the
 //! fully connected layer makes of them follows no shift at all.
 
+use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
-use burn::tensor::{ElementConversion, Tensor};
 
-use super::{Check, Expected};
+use super::{Check, Expected, max_abs};
 use crate::data::Images;
 use crate::nn::conv_ae::{ConvEncoder, SIDE, STRIDE};
-
-fn max_abs<B: Backend, const D: usize>(t: Tensor<B, D>) -> f64 {
-    t.abs().max().into_scalar().elem::<f64>()
-}
 
 /// The image shifted down and right by `s` pixels, zeros entering.
 fn shifted<B: Backend>(image: Tensor<B, 4>, s: usize) -> Tensor<B, 4> {

@@ -6,14 +6,10 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::module::conv1d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Distribution, ElementConversion, Tensor};
+use burn::tensor::{Distribution, Tensor};
 
 use super::shift::{Op, circular_conv};
-use super::{Check, Expected, LEN};
-
-fn max_abs<B: Backend, const D: usize>(t: Tensor<B, D>) -> f64 {
-    t.abs().max().into_scalar().elem::<f64>()
-}
+use super::{Check, Expected, LEN, max_abs};
 
 /// max |op(a·x + b·y) − (a·op(x) + b·op(y))|: zero for a linear operation.
 pub fn linearity_error<B: Backend>(op: &Op<B>, x: Tensor<B, 3>, y: Tensor<B, 3>) -> f64 {

@@ -41,6 +41,14 @@ pub const HOLDS_BELOW: f64 = 1e-4;
 /// Errors above this are real: the operation is not equivariant.
 pub const FAILS_ABOVE: f64 = 1e-2;
 
+/// The largest absolute element: the error every check measures.
+fn max_abs<B: burn::tensor::backend::Backend, const D: usize>(
+    t: burn::tensor::Tensor<B, D>,
+) -> f64 {
+    use burn::tensor::ElementConversion;
+    t.abs().max().into_scalar().elem::<f64>()
+}
+
 /// Length of the 1-D test signals.
 const LEN: usize = 32;
 
@@ -101,6 +109,9 @@ struct Facts {
     fails_above: f64,
     len: usize,
     kernel: Vec<f64>,
+    /// The book encoder's convolution stride, and both convolutions' together.
+    encoder_stride: usize,
+    encoder_total_stride: usize,
 }
 
 /// The chapter trains no cached model.
@@ -180,6 +191,8 @@ fn facts(checks: &[Check], kernel: Vec<f64>) -> Facts {
         holds_below: HOLDS_BELOW,
         fails_above: FAILS_ABOVE,
         len: LEN,
+        encoder_stride: crate::nn::conv_ae::STRIDE,
+        encoder_total_stride: crate::nn::conv_ae::STRIDE * crate::nn::conv_ae::STRIDE,
         // Toeplitz example for the text: the kernel actually used.
         kernel: kernel
             .iter()

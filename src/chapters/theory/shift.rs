@@ -4,16 +4,12 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::module::{conv1d, max_pool1d};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Distribution, ElementConversion, Tensor};
+use burn::tensor::{Distribution, Tensor};
 
-use super::{Check, LEN};
+use super::{Check, LEN, max_abs};
 
 /// A 1-D operation on `[batch, channels, length]` signals.
 pub type Op<'a, B> = Box<dyn Fn(Tensor<B, 3>) -> Tensor<B, 3> + 'a>;
-
-fn max_abs<B: Backend, const D: usize>(t: Tensor<B, D>) -> f64 {
-    t.abs().max().into_scalar().elem::<f64>()
-}
 
 /// Circular convolution: the signal wraps around, so shifting is exact.
 pub fn circular_conv<B: Backend>(x: Tensor<B, 3>, w: Tensor<B, 3>) -> Tensor<B, 3> {

@@ -226,6 +226,18 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         compare(1, 2),
     ];
     let change = weight_change(&ae.model.encoder, &runs);
+    // The text says the frozen encoder did not move: a run where it did is
+    // a broken experiment, not a result.
+    if let Some(c) = change
+        .iter()
+        .find(|c| c.start == Start::Frozen && c.relative.mean != 0.0)
+    {
+        anyhow::bail!(
+            "transfer: the frozen encoder's {} moved by {:.3e} of its norm during training",
+            c.layer,
+            c.relative.mean
+        );
+    }
 
     out.tables.push(comparison_table(&t, &over)?);
     out.tables.push(repetitions_table(&t, &draws, &scores)?);
