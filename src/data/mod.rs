@@ -156,6 +156,28 @@ impl Split {
         }
     }
 
+    /// These examples followed by `other`'s (images of the same size).
+    pub fn concat(&self, other: &Split) -> Split {
+        assert_eq!(
+            (self.images.rows, self.images.cols),
+            (other.images.rows, other.images.cols),
+            "concatenated splits have images of one size"
+        );
+        let mut pixels = self.images.pixels.clone();
+        pixels.extend_from_slice(&other.images.pixels);
+        let mut labels = self.labels.clone();
+        labels.extend_from_slice(&other.labels);
+        Split {
+            images: Images {
+                count: self.images.count + other.images.count,
+                pixels,
+                rows: self.images.rows,
+                cols: self.images.cols,
+            },
+            labels,
+        }
+    }
+
     /// Mean pixel value in [0, 1]: the L1 error of the all-black image.
     pub fn mean_pixel(&self) -> f64 {
         self.images.mean_intensity()
@@ -293,6 +315,8 @@ pub fn load(source: DatasetSource, dir: &Path) -> Result<Mnist, Ex2Error> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn balanced_subsets_take_the_first_of_each_digit() {
         let labels: Vec<u8> = (0..40).map(|i| (i % 10) as u8).collect();
@@ -311,7 +335,23 @@ mod tests {
         assert!(split.balanced(5).is_err());
     }
 
-    use super::*;
+    #[test]
+    fn concatenated_splits_keep_both_in_order() {
+        let split = |labels: Vec<u8>, v: u8| Split {
+            images: Images {
+                count: labels.len(),
+                rows: 2,
+                cols: 2,
+                pixels: vec![v; 4 * labels.len()],
+            },
+            labels,
+        };
+        let both = split(vec![1, 2], 10).concat(&split(vec![3], 20));
+        assert_eq!(both.labels, [1, 2, 3]);
+        assert_eq!(both.images.count, 3);
+        assert_eq!(both.images.image(2), [20; 4]);
+        assert_eq!(both.images.image(1), [10; 4]);
+    }
 
     fn fixture_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE_DIR)

@@ -51,6 +51,23 @@ pub struct ClassifierSpec {
     /// transfer); none for the models trained on the whole training split.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validation_set: Option<TrainingSet>,
+    /// Generated examples added to `train_set` (few-shot's augmentation
+    /// study); none for every other classifier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub augmentation: Option<Augmentation>,
+}
+
+/// Examples generated for a classifier's training set, named by what
+/// makes them, so the key is known before the generator is trained.
+#[derive(Debug, Clone, Serialize)]
+pub struct Augmentation {
+    /// The generator: an AE's artifact key, and how its samples are drawn.
+    pub generator: String,
+    pub per_class: usize,
+    pub seed: u64,
+    /// The examples themselves, made from the generator; not in the key.
+    #[serde(skip)]
+    pub examples: Option<std::sync::Arc<crate::data::Split>>,
 }
 
 /// What a training may end on.
@@ -230,10 +247,21 @@ pub fn classifier<B: AutodiffBackend>(
             if let Some(encoder) = encoder {
                 model.encoder = encoder;
             }
+            let augmented;
+            let train = match &spec.augmentation {
+                None => spec.train_set.split(),
+                Some(a) => {
+                    let generated = a.examples.as_deref().ok_or_else(|| {
+                        anyhow::anyhow!("{name}: the augmented training set was not generated")
+                    })?;
+                    augmented = spec.train_set.split().concat(generated);
+                    &augmented
+                }
+            };
             Ok(train_classifier(
                 name,
                 model,
-                spec.train_set.split(),
+                train,
                 spec.validation_set.as_ref().map(TrainingSet::split),
                 &ctx.data.test,
                 &spec.training,
@@ -265,6 +293,7 @@ pub fn book_classifier_spec<B: AutodiffBackend>(ctx: &Ctx<B>) -> ClassifierSpec 
         encoder_init: "random".into(),
         train_set: ctx.data.training_set().clone(),
         validation_set: None,
+        augmentation: None,
     }
 }
 

@@ -80,6 +80,7 @@ fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, k: usize, variant: Variant) -> Classif
         encoder_init: "random".into(),
         train_set: ctx.data.training_set().clone(),
         validation_set: None,
+        augmentation: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! images, evaluated on the whole test set; over-fitting read off the curves
 //! of the first draw, the accuracy measured over all draws.
 
+pub mod augmentation;
 pub mod section;
 
 use anyhow::Result;
@@ -38,6 +39,7 @@ pub const TABLES: &[&str] = &[
     "timeline",
     "overfitting",
     "repetitions",
+    "augmentation",
 ];
 
 /// The `[chapter.*]` sections this chapter's results depend on.
@@ -136,6 +138,7 @@ pub fn spec<B: AutodiffBackend>(
         encoder_init,
         train_set: draw.train.clone(),
         validation_set: Some(draw.validation.clone()),
+        augmentation: None,
     }
 }
 
@@ -154,8 +157,8 @@ pub fn scratch<B: AutodiffBackend>(ctx: &Ctx<B>, draw: &Draw) -> Result<TrainedC
     )
 }
 
-/// The models the chapter loads or trains: one per draw.
-pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+/// The from-scratch model of every draw (`transfer`'s baselines too).
+pub fn scratch_models_planned<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
     Ok(draws(ctx)?
         .iter()
         .map(|d| {
@@ -167,6 +170,14 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
             )
         })
         .collect())
+}
+
+/// The models the chapter loads or trains: per draw, from scratch and
+/// augmented (with the book AE that generates for the latter).
+pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+    let mut planned = scratch_models_planned(ctx)?;
+    planned.extend(augmentation::models(ctx, &draws(ctx)?));
+    Ok(planned)
 }
 
 /// What one training of a draw scores: at the epoch its validation split
@@ -239,6 +250,7 @@ struct Facts {
     /// Lowest and highest last-epoch test accuracy of a draw.
     min_last_accuracy: f64,
     max_last_accuracy: f64,
+    augmentation: Option<augmentation::AugmentationFacts>,
 }
 
 /// Over-fitting measured from a history.
@@ -291,10 +303,49 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         out.seeds
             .insert(format!("training {}", d.number), d.training_seed);
     }
-    let trained = scratch_models(ctx, &draws)?;
+    // From scratch and augmented, every draw's, side by side.
+    let fs = ctx.config.section::<FewShotSection>();
+    let augmented_specs: Vec<ClassifierSpec> = if fs.generated_per_class > 0 {
+        let ae = models::book_autoencoder(ctx)?;
+        out.seeds.insert(
+            "generated digits, draw 1".into(),
+            augmentation::spec(ctx, &draws[0], &ae.key, fs.generated_per_class)
+                .augmentation
+                .expect("augmented")
+                .seed,
+        );
+        draws
+            .iter()
+            .map(|d| augmentation::generated_spec(ctx, d, &ae, fs.generated_per_class))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    type Job<'a, B> = Box<dyn FnOnce() -> Result<TrainedClassifier<B>> + Send + 'a>;
+    let mut jobs: Vec<Job<B>> = draws
+        .iter()
+        .map(|d| -> Job<B> { Box::new(move || scratch(ctx, d)) })
+        .collect();
+    for (d, spec) in draws.iter().zip(&augmented_specs) {
+        let spec = spec.clone();
+        let name = format!("few-shot, augmented, draw {}", d.number);
+        jobs.push(Box::new(move || models::classifier(ctx, &name, spec, None)));
+    }
+    let mut trained = parallel(jobs)?;
+    let augmented = trained.split_off(draws.len());
     let scores: Vec<Scores> = trained.iter().map(|t| Scores::of(&t.history)).collect();
     let over_draws = OverDraws::of(&scores);
     out.tables.push(repetitions_table(&draws, &scores)?);
+    let augmentation = if augmented.is_empty() {
+        None
+    } else {
+        let augmented: Vec<Scores> = augmented.iter().map(|t| Scores::of(&t.history)).collect();
+        let (table, figure, facts) =
+            augmentation::study(&draws, &augmented_specs, &scores, &augmented, fs.batch_size)?;
+        out.tables.push(table);
+        out.figures.push(figure);
+        Some(facts)
+    };
 
     // The curves and the over-fitting reading: the first draw's.
     let (first, h) = (&draws[0], &trained[0].history);
@@ -333,6 +384,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         over_draws,
         min_last_accuracy: last(f64::min),
         max_last_accuracy: last(f64::max),
+        augmentation,
     })?;
     Ok(out)
 }

@@ -22,6 +22,10 @@ pub struct FewShotSection {
     /// Evaluate on the validation and test sets every this many epochs
     /// (and after the last): the epochs a validation split can select.
     pub eval_every: usize,
+    /// Digits generated per class for the augmented model of each draw
+    /// (from the book AE, fitted on the draw's own training codes); 0
+    /// leaves the augmentation study out.
+    pub generated_per_class: usize,
 }
 
 impl Default for FewShotSection {
@@ -34,6 +38,7 @@ impl Default for FewShotSection {
             batch_size: 20,
             learning_rate: 1e-3,
             eval_every: 5,
+            generated_per_class: 20,
         }
     }
 }

@@ -37,6 +37,10 @@ pub(super) struct GenerationFacts {
     generated_diversity: Estimate,
     generated_diversity_low: f64,
     generated_diversity_high: f64,
+    /// The same ratios against the AE's reconstructions of those digits.
+    diversity_vs_reconstructed: Estimate,
+    diversity_vs_reconstructed_low: f64,
+    diversity_vs_reconstructed_high: f64,
     focus_digits: Vec<usize>,
     generated_recognised_focus: f64,
     worst_generated_digit: usize,
@@ -63,10 +67,13 @@ struct GeneratedDigit {
     shown: Vec<Vec<u8>>,
     /// Share the classifier reads as the digit.
     recognised: f64,
-    /// Mean pairwise distance of the samples, and of as many real test
-    /// images of the digit (NaN with fewer than two).
+    /// Mean pairwise distance of the samples, of as many real test images
+    /// of the digit, and of this AE's reconstructions of those (NaN with
+    /// fewer than two): decoded images are smoother than real ones, so the
+    /// reconstructions are the like-for-like reference.
     diversity_generated: f64,
     diversity_real: f64,
+    diversity_reconstructed: f64,
 }
 
 #[derive(Serialize)]
@@ -77,7 +84,9 @@ struct GenerationRow {
     recognised: f64,
     diversity_generated: f64,
     diversity_real: f64,
+    diversity_reconstructed: f64,
     diversity_ratio: f64,
+    diversity_vs_reconstructed: f64,
 }
 
 /// A row of `generation_summary`: one AE, its digits' means.
@@ -88,6 +97,7 @@ struct SummaryRow {
     test_l1: f64,
     recognised: f64,
     diversity_ratio: f64,
+    diversity_vs_reconstructed: f64,
 }
 
 pub(super) fn generation<B: AutodiffBackend>(
@@ -116,8 +126,8 @@ pub(super) fn generation<B: AutodiffBackend>(
     outputs(&generations)
 }
 
-/// Per digit, the first `generated_measured` test images of it.
-fn real_by_digit<B: AutodiffBackend>(ctx: &Ctx<B>) -> Vec<Vec<Vec<u8>>> {
+/// Per digit, the indices of its first `generated_measured` test images.
+fn real_by_digit<B: AutodiffBackend>(ctx: &Ctx<B>) -> Vec<Vec<usize>> {
     let test = &ctx.data.test;
     (0..10u8)
         .map(|c| {
@@ -126,7 +136,7 @@ fn real_by_digit<B: AutodiffBackend>(ctx: &Ctx<B>) -> Vec<Vec<Vec<u8>>> {
                 .enumerate()
                 .filter(|(_, l)| **l == c)
                 .take(ctx.config.section::<LatentSection>().generated_measured)
-                .map(|(i, _)| test.images.image(i).to_vec())
+                .map(|(i, _)| i)
                 .collect()
         })
         .collect()
@@ -138,7 +148,7 @@ fn real_by_digit<B: AutodiffBackend>(ctx: &Ctx<B>) -> Vec<Vec<Vec<u8>>> {
 fn generate<B: AutodiffBackend>(
     ctx: &Ctx<B>,
     clf: &Classifier<B::InnerBackend>,
-    real_by_digit: &[Vec<Vec<u8>>],
+    real_by_digit: &[Vec<usize>],
     label: String,
     n: usize,
     artifact: &TrainedAe<B>,
@@ -163,10 +173,16 @@ fn generate<B: AutodiffBackend>(
         let predicted = classify_digits(clf, &images, device);
         let recognised = predicted.iter().filter(|&&p| p == c).count() as f64 / images.len() as f64;
         let diversity_generated = mean_pairwise_distance(&images);
-        let diversity_real = if real_by_digit[c as usize].len() >= 2 {
-            mean_pairwise_distance(&real_by_digit[c as usize])
+        let real = &real_by_digit[c as usize];
+        let test = &ctx.data.test.images;
+        let (diversity_real, diversity_reconstructed) = if real.len() >= 2 {
+            let originals: Vec<Vec<u8>> = real.iter().map(|&i| test.image(i).to_vec()).collect();
+            (
+                mean_pairwise_distance(&originals),
+                mean_pairwise_distance(&model.reconstruct(test, real, device)),
+            )
         } else {
-            f64::NAN
+            (f64::NAN, f64::NAN)
         };
         digits.push(GeneratedDigit {
             samples: images.len(),
@@ -174,6 +190,7 @@ fn generate<B: AutodiffBackend>(
             recognised,
             diversity_generated,
             diversity_real,
+            diversity_reconstructed,
         });
     }
     Generation {
@@ -198,7 +215,9 @@ fn outputs(generations: &[Generation]) -> Result<Study<GenerationFacts>> {
                 recognised: d.recognised,
                 diversity_generated: d.diversity_generated,
                 diversity_real: d.diversity_real,
+                diversity_reconstructed: d.diversity_reconstructed,
                 diversity_ratio: d.diversity_generated / d.diversity_real,
+                diversity_vs_reconstructed: d.diversity_generated / d.diversity_reconstructed,
             });
         }
         let k = g.digits.len() as f64;
@@ -211,6 +230,12 @@ fn outputs(generations: &[Generation]) -> Result<Study<GenerationFacts>> {
                 .digits
                 .iter()
                 .map(|d| d.diversity_generated / d.diversity_real)
+                .sum::<f64>()
+                / k,
+            diversity_vs_reconstructed: g
+                .digits
+                .iter()
+                .map(|d| d.diversity_generated / d.diversity_reconstructed)
                 .sum::<f64>()
                 / k,
         });
@@ -238,23 +263,31 @@ fn outputs(generations: &[Generation]) -> Result<Study<GenerationFacts>> {
             proportion_difference(p, n, p_full, n_full)
         })
         .collect();
-    let ratios: Vec<f64> = book
-        .digits
-        .iter()
-        .map(|d| d.diversity_generated / d.diversity_real)
-        .filter(|r| r.is_finite())
-        .collect();
-    anyhow::ensure!(
-        ratios.len() >= 2,
-        "only {} digits have two real test images to measure diversity against",
-        ratios.len()
-    );
-    let generated_diversity = Estimate::of(&ratios);
+    let ratios = |reference: fn(&GeneratedDigit) -> f64| -> Result<Estimate> {
+        let r: Vec<f64> = book
+            .digits
+            .iter()
+            .map(|d| d.diversity_generated / reference(d))
+            .filter(|r| r.is_finite())
+            .collect();
+        anyhow::ensure!(
+            r.len() >= 2,
+            "only {} digits have two real test images to measure diversity against",
+            r.len()
+        );
+        Ok(Estimate::of(&r))
+    };
+    let generated_diversity = ratios(|d| d.diversity_real)?;
     let half = generated_diversity.half_width();
+    let vs_reconstructed = ratios(|d| d.diversity_reconstructed)?;
+    let half_reconstructed = vs_reconstructed.half_width();
     let facts = GenerationFacts {
         generated_diversity,
         generated_diversity_low: generated_diversity.mean - half,
         generated_diversity_high: generated_diversity.mean + half,
+        diversity_vs_reconstructed: vs_reconstructed,
+        diversity_vs_reconstructed_low: vs_reconstructed.mean - half_reconstructed,
+        diversity_vs_reconstructed_high: vs_reconstructed.mean + half_reconstructed,
         recognised_vs_full,
         generated_recognised: summary[0].recognised,
         focus_digits: focus.to_vec(),

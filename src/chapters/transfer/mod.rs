@@ -168,7 +168,7 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
     let ae = ctx
         .artifacts
         .key(models::CONV_AE, &models::book_autoencoder_spec(ctx));
-    let mut planned = super::few_shot::models(ctx)?;
+    let mut planned = super::few_shot::scratch_models_planned(ctx)?;
     for d in draws(ctx)? {
         for start in &STARTS[1..] {
             planned.push(PlannedModel::new(
