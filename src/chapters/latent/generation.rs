@@ -221,23 +221,16 @@ fn outputs(generations: &[Generation]) -> Result<Study<GenerationFacts>> {
             });
         }
         let k = g.digits.len() as f64;
+        let mean_over = |f: fn(&GeneratedDigit) -> f64| g.digits.iter().map(f).sum::<f64>() / k;
         summary.push(SummaryRow {
             autoencoder: g.label.clone(),
             training_images: g.training_images,
             test_l1: g.test_l1,
             recognised: g.digits.iter().map(|d| d.recognised).sum::<f64>() / k,
-            diversity_ratio: g
-                .digits
-                .iter()
-                .map(|d| d.diversity_generated / d.diversity_real)
-                .sum::<f64>()
-                / k,
-            diversity_vs_reconstructed: g
-                .digits
-                .iter()
-                .map(|d| d.diversity_generated / d.diversity_reconstructed)
-                .sum::<f64>()
-                / k,
+            diversity_ratio: mean_over(|d| d.diversity_generated / d.diversity_real),
+            diversity_vs_reconstructed: mean_over(|d| {
+                d.diversity_generated / d.diversity_reconstructed
+            }),
         });
     }
     let book = &generations[0];
