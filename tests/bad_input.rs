@@ -156,6 +156,22 @@ fn out_of_range_settings_name_their_key() {
             "chapter.latent.gain-threshold=0",
             "chapter.latent.gain-threshold must be a positive number",
         ),
+        (
+            "chapter.latent.small-seeds=1",
+            "chapter.latent.small-seeds must be at least 2",
+        ),
+        (
+            "chapter.latent.small-train-sizes=[10, 10]",
+            "chapter.latent.small-train-sizes lists 10 twice",
+        ),
+        (
+            "chapter.denoising.budget-multiples=[1]",
+            "chapter.denoising.budget-multiples holds 1",
+        ),
+        (
+            "chapter.few-shot.generated-per-class=-3",
+            "chapter.few-shot.generated-per-class",
+        ),
     ] {
         let out = book.ex2(&["--set", set, "build-report"]);
         assert_eq!(out.status.code(), Some(2), "--set {set}: {}", stderr(&out));

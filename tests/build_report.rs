@@ -182,9 +182,31 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
     );
     let generation = csv_rows(&run.join("tables/latent/generation_summary.csv"));
     assert_eq!(generation.len(), 4, "the full set and two small ones");
+    assert_eq!(generation[0][2..5], ["draws", "test_l1", "recognised"]);
     for r in &generation[1..] {
-        let recognised: f64 = r[3].parse().unwrap();
+        let recognised: f64 = r[4].parse().unwrap();
         assert!((0.0..=1.0).contains(&recognised));
+    }
+    // Each small set is drawn five times by default, each draw its own AE
+    // on its own images; the summary's small rows are the draws' means.
+    let full = generation.iter().find(|r| r[0] == "all training images");
+    assert_eq!(full.unwrap()[2], "1", "one full AE");
+    let per_draw = csv_rows(&run.join("tables/latent/generation_draws.csv"));
+    assert_eq!(per_draw.len(), 1 + 2 * 5, "{per_draw:?}");
+    for n in ["10", "100"] {
+        let l1: Vec<f64> = per_draw[1..]
+            .iter()
+            .filter(|r| r[1] == n)
+            .map(|r| r[3].parse().unwrap())
+            .collect();
+        let summary = generation.iter().find(|r| r[1] == n).unwrap();
+        assert_eq!(summary[2], "5");
+        let mean = l1.iter().sum::<f64>() / l1.len() as f64;
+        assert!((summary[3].parse::<f64>().unwrap() - mean).abs() < 1e-9);
+        assert!(
+            l1.iter().any(|&x| x != l1[0]),
+            "the draws of {n} images trained different AEs: {l1:?}"
+        );
     }
 
     // `denoising`: per level the noisy input, AE, DAE and DAE-on-clean rows.
@@ -206,6 +228,12 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
         "PDF lacks the DAE's L1"
     );
 
+    // The strongest level's DAE, trained for 1×, 2× and 4× the epochs.
+    let budget = csv_rows(&run.join("tables/denoising/budget.csv"));
+    assert_eq!(budget[0][..2], ["multiple", "epochs"]);
+    let epochs: Vec<&str> = budget[1..].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(epochs, ["2", "4", "8"], "{budget:?}");
+
     let clf = csv_rows(&run.join("tables/classifier/history.csv"));
     let acc: f64 = clf.last().unwrap()[4].parse().unwrap();
     assert!(acc > 0.5, "classifier test accuracy {acc}");
@@ -226,7 +254,7 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
     let draws = csv_rows(&run.join("tables/few-shot/repetitions.csv"));
     assert_eq!(draws.len(), 1 + 5, "five draws by default");
     let per_draw = csv_rows(&run.join("tables/transfer/repetitions.csv"));
-    assert_eq!(per_draw.len(), 1 + 5 * 5, "five starts on five draws");
+    assert_eq!(per_draw.len(), 1 + 7 * 5, "seven starts on five draws");
     let differences = csv_rows(&run.join("tables/transfer/differences.csv"));
     assert_eq!(
         differences[0][2..],
@@ -243,11 +271,17 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
         };
         assert_eq!(r[6], expected, "{r:?}");
     }
-    // The latent adversary walks every AE's codes: all, 10 and 100 images.
+    // The latent adversary walks every AE's codes: all images, and every
+    // draw of 10 and 100.
     let adversary = csv_rows(&run.join("tables/latent/adversary.csv"));
     assert_eq!(adversary.len(), 1 + 3, "{adversary:?}");
+    assert_eq!(
+        adversary[0][2..6],
+        ["draws", "digits", "read_right", "flipped"]
+    );
     for r in &adversary[1..] {
-        let [digits, right, flipped]: [u32; 3] = [2, 3, 4].map(|i| r[i].parse().unwrap());
+        let [draws, digits, right, flipped]: [u32; 4] = [2, 3, 4, 5].map(|i| r[i].parse().unwrap());
+        assert_eq!(digits, 50 * draws, "{r:?}");
         assert!(flipped <= right && right <= digits && right > 0, "{r:?}");
     }
     let counts = csv_rows(&run.join("tables/few-shot/class_counts.csv"));

@@ -121,9 +121,22 @@ impl Split {
     /// The first `per_class` examples of each digit, in their order here:
     /// a class-balanced small training set. Errors if a digit has fewer.
     pub fn balanced(&self, per_class: usize) -> anyhow::Result<Split> {
+        self.balanced_in_order(per_class, 0..self.len())
+    }
+
+    /// The first `per_class` examples of each digit in the order of
+    /// `order` (indices into this split), kept in that order: with a
+    /// shuffled order, a random class-balanced draw. Errors if a digit has
+    /// fewer.
+    pub fn balanced_in_order(
+        &self,
+        per_class: usize,
+        order: impl IntoIterator<Item = usize>,
+    ) -> anyhow::Result<Split> {
         let mut taken = [0usize; 10];
         let mut keep = Vec::with_capacity(per_class * 10);
-        for (i, &l) in self.labels.iter().enumerate() {
+        for i in order {
+            let l = self.labels[i];
             if taken[l as usize] < per_class {
                 taken[l as usize] += 1;
                 keep.push(i);
@@ -333,6 +346,10 @@ mod tests {
         assert_eq!(b.len(), 20);
         assert_eq!(b.images.pixels, (0..20).collect::<Vec<u8>>());
         assert!(split.balanced(5).is_err());
+        // In a given order: the first two of each digit met in that order.
+        let b = split.balanced_in_order(2, (0..40).rev()).unwrap();
+        assert_eq!(b.images.pixels, (20..40).rev().collect::<Vec<u8>>());
+        assert_eq!(b.labels.iter().filter(|&&l| l == 3).count(), 2);
     }
 
     #[test]

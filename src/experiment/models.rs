@@ -21,7 +21,8 @@ use crate::nn::conv_ae::{ConvAutoencoder, ConvAutoencoderConfig};
 use crate::nn::init::seeded_init;
 use crate::nn::mlp_ae::{MlpAutoencoder, MlpAutoencoderConfig};
 use crate::nn::train::{
-    EpochRecord, ReconstructionTrainingConfig, check_left_plateau, train_reconstruction,
+    EpochRecord, ReconstructionTrainingConfig, check_learned_training_set, check_left_plateau,
+    train_reconstruction,
 };
 use crate::store::artifacts::{Artifact, ArtifactStore};
 
@@ -76,6 +77,10 @@ pub enum Outcome {
     /// A model of the book: ending on the all-black plateau fails it
     /// ([`check_left_plateau`]).
     MustLearn,
+    /// A model trained on a handful of images: it must learn those
+    /// ([`check_learned_training_set`]); how little it generalises is
+    /// measured, not refused.
+    MustLearnTrainingSet,
     /// A control that measures the plateau (plain L1 from the first step).
     MayPlateau,
 }
@@ -111,8 +116,14 @@ where
                 device,
             )?)
         })?;
-    if outcome == Outcome::MustLearn {
-        check_left_plateau(name, &trained.history, ctx.data.test.mean_pixel())?;
+    match outcome {
+        Outcome::MustLearn => {
+            check_left_plateau(name, &trained.history, ctx.data.test.mean_pixel())?
+        }
+        Outcome::MustLearnTrainingSet => {
+            check_learned_training_set(name, &trained.history, spec.train_set.split().mean_pixel())?
+        }
+        Outcome::MayPlateau => {}
     }
     Ok(trained)
 }

@@ -54,12 +54,35 @@ impl<B: Backend> CodeClassifier<B> {
     }
 }
 
-fn standardised(codes: &[f32], dim: usize, mean: &[f32], std: &[f32]) -> Vec<f32> {
-    codes
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| (v - mean[i % dim]) / std[i % dim])
-        .collect()
+impl Standardisation {
+    /// The per-dimension mean and deviation of `codes` (`n × dim`); a
+    /// dimension that does not vary keeps a tiny deviation, not zero.
+    pub fn fit(codes: &[f32], dim: usize) -> Self {
+        let n = codes.len() / dim;
+        let mean: Vec<f32> = (0..dim)
+            .map(|j| (0..n).map(|i| codes[i * dim + j]).sum::<f32>() / n as f32)
+            .collect();
+        let std: Vec<f32> = (0..dim)
+            .map(|j| {
+                let v = (0..n)
+                    .map(|i| (codes[i * dim + j] - mean[j]).powi(2))
+                    .sum::<f32>()
+                    / n as f32;
+                v.sqrt().max(1e-6)
+            })
+            .collect();
+        Self { mean, std }
+    }
+
+    /// `codes` standardised with these statistics.
+    pub fn apply(&self, codes: &[f32]) -> Vec<f32> {
+        let dim = self.mean.len();
+        codes
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (v - self.mean[i % dim]) / self.std[i % dim])
+            .collect()
+    }
 }
 
 /// Settings of the code classifier's training.
@@ -81,19 +104,8 @@ pub fn fit_code_classifier<B: AutodiffBackend>(
     device: &B::Device,
 ) -> FittedCodeClassifier<B::InnerBackend> {
     let n = labels.len();
-    let mean: Vec<f32> = (0..dim)
-        .map(|j| (0..n).map(|i| codes[i * dim + j]).sum::<f32>() / n as f32)
-        .collect();
-    let std: Vec<f32> = (0..dim)
-        .map(|j| {
-            let v = (0..n)
-                .map(|i| (codes[i * dim + j] - mean[j]).powi(2))
-                .sum::<f32>()
-                / n as f32;
-            v.sqrt().max(1e-6)
-        })
-        .collect();
-    let x = standardised(codes, dim, &mean, &std);
+    let standardisation = Standardisation::fit(codes, dim);
+    let x = standardisation.apply(codes);
     let mut model = seeded_init::<B, _>(device, t.seed, || {
         CodeClassifier::init(dim, t.hidden, device)
     });
@@ -120,16 +132,15 @@ pub fn fit_code_classifier<B: AutodiffBackend>(
     }
     FittedCodeClassifier {
         model: model.valid(),
-        standardisation: Standardisation { mean, std },
+        standardisation,
     }
 }
 
 impl<B: Backend> FittedCodeClassifier<B> {
     /// Class probabilities of each code (n × 10, row-major).
     pub fn probabilities(&self, codes: &[f32], device: &B::Device) -> Vec<f32> {
-        let s = &self.standardisation;
-        let dim = s.mean.len();
-        let x = standardised(codes, dim, &s.mean, &s.std);
+        let dim = self.standardisation.mean.len();
+        let x = self.standardisation.apply(codes);
         let n = x.len() / dim;
         let input = Tensor::<B, 2>::from_data(TensorData::new(x, [n, dim]), device);
         read_f32(softmax(self.model.forward(input), 1))

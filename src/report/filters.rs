@@ -41,7 +41,7 @@ pub fn num(value: Option<f64>, decimals: Option<usize>) -> String {
     }
 }
 
-/// A difference with its sign: `+1.3`, `-0.4`, and `0.0` for anything that
+/// A difference with its sign: `+1.3`, `−0.4` (a minus sign), and `0.0` for anything that
 /// rounds to zero (never `-0.0`).
 pub fn signed(value: Option<f64>, decimals: Option<usize>) -> String {
     let d = decimals.unwrap_or(1);
@@ -51,7 +51,9 @@ pub fn signed(value: Option<f64>, decimals: Option<usize>) -> String {
             if rounded.chars().all(|c| c == '0' || c == '.') {
                 rounded
             } else {
-                format!("{}{rounded}", if v < 0.0 { "-" } else { "+" })
+                // U+2212: Typst sets a hyphen before a digit as a hyphen
+                // after an opening parenthesis.
+                format!("{}{rounded}", if v < 0.0 { "\u{2212}" } else { "+" })
             }
         }
         _ => "n/a".into(),
@@ -152,7 +154,7 @@ mod tests {
         assert_eq!(num(Some(f64::NAN), None), "n/a");
         assert_eq!(pct(Some(0.0523), None), "5.2%");
         assert_eq!(signed(Some(1.26), Some(1)), "+1.3");
-        assert_eq!(signed(Some(-0.44), Some(1)), "-0.4");
+        assert_eq!(signed(Some(-0.44), Some(1)), "\u{2212}0.4");
         assert_eq!(signed(Some(-0.0001), Some(1)), "0.0");
         assert_eq!(signed(Some(-0.0), Some(1)), "0.0");
         assert_eq!(sci(Some(3.21e-7)), "3.2e-7");

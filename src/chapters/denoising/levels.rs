@@ -18,7 +18,7 @@ use crate::data::{Images, Split};
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, TrainedAe};
 use crate::ml::confusion::confusion_counts;
-use crate::ml::stats::{hits, paired_difference};
+use crate::ml::stats::{Difference, hits, paired_difference};
 use crate::nn::autoencoder::{Autoencoder, evaluate_against, image_error, per_image_l1_against};
 use crate::nn::classifier::Classifier;
 use crate::nn::conv_ae::{ConvAutoencoder, SIDE};
@@ -295,8 +295,24 @@ fn read_level<B: AutodiffBackend>(
         ae: recognised(reconstruct_all(&|c| {
             judges.ae.reconstruct(noisy, c, device)
         })),
-        dae: recognised(reconstruct_all(&|c| dae.reconstruct(noisy, c, device))),
+        dae: read_denoised(ctx, &judges.classifier, noisy, dae),
     }
+}
+
+/// The digits the classifier reads in `dae`'s reconstructions of every
+/// noisy test image.
+pub(super) fn read_denoised<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    classifier: &Classifier<B::InnerBackend>,
+    noisy: &Images,
+    dae: &ConvAutoencoder<B::InnerBackend>,
+) -> Vec<u8> {
+    let all: Vec<usize> = (0..ctx.data.test.len()).collect();
+    let images: Vec<Vec<u8>> = all
+        .chunks(1000)
+        .flat_map(|c| dae.reconstruct(noisy, c, &ctx.device))
+        .collect();
+    classify_digits(classifier, &images, &ctx.device)
 }
 
 /// The level's figure (PNG): the shown digits clean, noisy, and as the AE
@@ -333,6 +349,8 @@ pub(super) struct Failure {
     /// The digit it is most often read as instead, and how often.
     pub(super) into: usize,
     pub(super) into_share: f64,
+    /// Denoised minus noisy recall of the digit, paired by image.
+    pub(super) dae_vs_noisy: Difference,
 }
 
 /// Share of digit `c`'s images read as `j`.
@@ -356,7 +374,19 @@ pub(super) fn worst_failure(labels: &[u8], readings: &[Reading]) -> Failure {
         .max_by_key(|&j| counts[digit][j])
         .expect("nine others");
     let noisy = confusion_counts(labels, &readings[level].noisy);
+    let of_digit = |p: &[u8]| -> Vec<f64> {
+        hits(p, labels)
+            .into_iter()
+            .zip(labels)
+            .filter(|(_, l)| **l as usize == digit)
+            .map(|(h, _)| h)
+            .collect()
+    };
     Failure {
+        dae_vs_noisy: paired_difference(
+            &of_digit(&readings[level].denoised),
+            &of_digit(&readings[level].noisy),
+        ),
         noise: readings[level].noise,
         digit,
         recall: recall(level, digit),

@@ -2,6 +2,7 @@
 //! ones, one per noise level, against the plain AE on the same noisy input;
 //! and whether the denoising objective makes better codes.
 
+mod budget;
 mod codes;
 mod levels;
 pub mod section;
@@ -25,6 +26,7 @@ pub const TABLES: &[&str] = &[
     "denoising",
     "recognition",
     "recall_by_digit",
+    "budget",
     "probe",
     "timing",
 ];
@@ -71,6 +73,16 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
             format!("denoising/f{f}"),
             models::CONV_AE,
             &dae_spec(ctx, f),
+        ));
+    }
+    let section = &ctx.config.section::<DenoisingSection>();
+    let f = budget::budget_level(section);
+    for &k in &section.budget_multiples {
+        planned.push(PlannedModel::new(
+            ctx.artifacts,
+            budget::model_name(f, k),
+            models::CONV_AE,
+            &budget::spec(ctx, f, k),
         ));
     }
     Ok(planned)
@@ -123,6 +135,10 @@ struct Facts {
     failure_noisy_recall: f64,
     failure_into: usize,
     failure_into_share: f64,
+    /// Denoised minus noisy recall of the failing digit, paired by image.
+    failure_dae_vs_noisy: crate::ml::stats::Difference,
+    /// The strongest level's DAE trained longer; None without multiples.
+    budget: Option<budget::BudgetFacts>,
     /// Each DAE's probe accuracy minus the AE's, paired by test image.
     probe_dae_vs_ae: Vec<codes::ProbeComparison>,
     probe_ae: f64,
@@ -136,8 +152,10 @@ struct Facts {
 
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
+    let section = &ctx.config.section::<DenoisingSection>();
     let trained = train_models(ctx)?;
-    let (ae, daes) = trained.split_first().expect("the book AE");
+    let (ae, rest) = trained.split_first().expect("the book AE");
+    let (daes, longer) = rest.split_at(section.noise_factors.len());
     let ae_model = ae.model.valid();
     out.seeds.insert(
         "conv-ae".into(),
@@ -163,6 +181,22 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         &per_level.by_digit,
     )?);
     let failure = levels::worst_failure(&ctx.data.test.labels, &per_level.readings);
+    let budget = if longer.is_empty() {
+        None
+    } else {
+        let f = budget::budget_level(section);
+        let level = section
+            .noise_factors
+            .iter()
+            .position(|&x| x == f)
+            .expect("the budget level is a level");
+        let mut models = vec![&daes[level]];
+        models.extend(longer);
+        let facts = budget::study(ctx, f, &models)?;
+        out.tables
+            .push(Table::from_rows("budget", &["multiple"], &facts.rows)?);
+        Some(facts)
+    };
 
     let probe = codes::probe_study(ctx, &ae_model, daes)?;
     out.tables
@@ -190,6 +224,8 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         failure_noisy_recall: failure.noisy_recall,
         failure_into: failure.into,
         failure_into_share: failure.into_share,
+        failure_dae_vs_noisy: failure.dae_vs_noisy,
+        budget,
         probe_ae: probe.ae,
         probe_dae_vs_ae: probe.dae_vs_ae,
         probe_dae_mean: probe.dae_mean,
@@ -206,8 +242,26 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
 /// same spec and seed, only the input noise differs.
 fn train_models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<TrainedAe<B>>> {
     type Job<'a, B> = Box<dyn FnOnce() -> Result<TrainedAe<B>> + Send + 'a>;
-    let mut jobs: Vec<Job<B>> = vec![Box::new(|| models::book_autoencoder(ctx))];
-    for &f in &ctx.config.section::<DenoisingSection>().noise_factors {
+    let section = &ctx.config.section::<DenoisingSection>();
+    // The longer trainings first, longest first: the scheduler starts jobs
+    // in order, so the longest does not run alone at the end.
+    let f = budget::budget_level(section);
+    let mut order: Vec<usize> = (0..section.budget_multiples.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(section.budget_multiples[i]));
+    let mut jobs: Vec<Job<B>> = Vec::new();
+    for &i in &order {
+        let k = section.budget_multiples[i];
+        jobs.push(Box::new(move || {
+            models::autoencoder(
+                ctx,
+                &format!("denoising AE f={f}, {k}× epochs"),
+                budget::spec(ctx, f, k),
+                Outcome::MustLearn,
+            )
+        }));
+    }
+    jobs.push(Box::new(|| models::book_autoencoder(ctx)));
+    for &f in &section.noise_factors {
         jobs.push(Box::new(move || {
             models::autoencoder(
                 ctx,
@@ -217,7 +271,22 @@ fn train_models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<TrainedAe<B>>> {
             )
         }));
     }
-    parallel(jobs)
+    let mut trained = parallel(jobs)?;
+    // Back to the chapter's order: the book AE, the levels, the longer
+    // trainings in the section's order.
+    let rest = trained.split_off(order.len());
+    let mut longer: Vec<Option<TrainedAe<B>>> = order.iter().map(|_| None).collect();
+    for (&i, t) in order.iter().zip(trained) {
+        longer[i] = Some(t);
+    }
+    Ok(rest
+        .into_iter()
+        .chain(
+            longer
+                .into_iter()
+                .map(|t| t.expect("every multiple trained")),
+        )
+        .collect())
 }
 
 /// One model's training time.
@@ -228,11 +297,19 @@ struct TimingRow {
     from_cache: bool,
 }
 
-/// The training times of the book AE and the denoising AEs, in that order.
+/// The training times of the book AE, the denoising AEs and the longer
+/// trainings, in that order.
 fn timing_table<B: AutodiffBackend>(ctx: &Ctx<B>, trained: &[TrainedAe<B>]) -> Result<Table> {
-    let section = ctx.config.section::<DenoisingSection>();
+    let section = &ctx.config.section::<DenoisingSection>();
+    let f = budget::budget_level(section);
     let names = std::iter::once("autoencoder".to_string())
-        .chain(section.noise_factors.iter().map(|&f| dae_name(f)));
+        .chain(section.noise_factors.iter().map(|&f| dae_name(f)))
+        .chain(
+            section
+                .budget_multiples
+                .iter()
+                .map(|k| format!("{}, {k}× epochs", dae_name(f))),
+        );
     let rows: Vec<TimingRow> = names
         .zip(trained)
         .map(|(model, a)| TimingRow {

@@ -16,6 +16,10 @@ pub struct DenoisingSection {
     pub plot_points: usize,
     pub tsne_perplexity: f64,
     pub tsne_iterations: usize,
+    /// The strongest level's DAE is trained again for these multiples of
+    /// the book's epochs: is its worst failure under-training? Empty: no
+    /// such study.
+    pub budget_multiples: Vec<usize>,
 }
 
 impl Default for DenoisingSection {
@@ -26,6 +30,7 @@ impl Default for DenoisingSection {
             plot_points: 2000,
             tsne_perplexity: 30.0,
             tsne_iterations: 500,
+            budget_multiples: vec![2, 4],
         }
     }
 }
@@ -45,6 +50,18 @@ impl Section for DenoisingSection {
         positive(&key("plot-points"), self.plot_points)?;
         positive_rate(&key("tsne-perplexity"), self.tsne_perplexity)?;
         positive(&key("tsne-iterations"), self.tsne_iterations)?;
+        for (i, &k) in self.budget_multiples.iter().enumerate() {
+            if k < 2 {
+                return Err(format!(
+                    "{} holds {k}: each multiple of the book's epochs must be at least 2 \
+                     (1 is the book's own DAE)",
+                    key("budget-multiples")
+                ));
+            }
+            if self.budget_multiples[..i].contains(&k) {
+                return Err(format!("{} lists {k} twice", key("budget-multiples")));
+            }
+        }
         Ok(())
     }
 }

@@ -3,7 +3,8 @@
 //! digit classifier's probability of the true class until the decoded image
 //! is read as another digit. How far the code had to move, in units of its
 //! class's code spread, says how much room each autoencoder's code space
-//! gives a class — for the AEs trained on all, 100 and 10 images.
+//! gives a class — for the AE trained on all images and for every draw of
+//! the small sets.
 
 use anyhow::Result;
 use burn::module::AutodiffModule;
@@ -38,12 +39,17 @@ const FRAMES: usize = 10;
 struct AdversaryRow {
     autoencoder: String,
     training_images: usize,
+    /// Trainings: the small sets' draws, one for the full AE.
+    draws: usize,
+    /// Paths started, over all draws.
     digits: usize,
     /// Of those, read right when decoded from their own code.
     read_right: usize,
     flipped: usize,
     /// Euclidean distance of the code from its start at the flip, over the
-    /// class's code spread: mean and standard error over flipped digits.
+    /// class's code spread: mean and standard error over flipped digits
+    /// (one training) or over the draws' means (a small set); the median
+    /// over every flipped path.
     distance: f64,
     distance_se: f64,
     median_distance: f64,
@@ -54,6 +60,7 @@ struct AdversaryRow {
 struct AeFacts {
     label: String,
     training_images: usize,
+    draws: usize,
     flipped_share: f64,
     distance: Option<Estimate>,
     median_distance: f64,
@@ -68,8 +75,9 @@ pub(super) struct AdversaryFacts {
     adversary_step: f64,
     adversary_max_spreads: f64,
     adversary: Vec<AeFacts>,
-    /// Each smaller AE's distance minus the full one's, paired by digit over
-    /// the digits both flipped (None with fewer than two such digits).
+    /// Each smaller set's distance minus the full AE's: per draw the mean
+    /// over the digits both flipped, with a t-interval over the draws (None
+    /// with fewer than two draws that share a flipped digit).
     adversary_vs_full: Vec<Option<Difference>>,
 }
 
@@ -240,62 +248,97 @@ pub(super) fn adversary<B: AutodiffBackend>(
     clf: &Classifier<B>,
 ) -> Result<Study<AdversaryFacts>> {
     let starts = starts(ctx);
-    let mut sources = vec![(
-        "all training images".to_string(),
-        ctx.data.train.len(),
-        trained.book(),
-    )];
-    for s in &trained.small {
-        sources.push((format!("{} images", s.n), s.n, &s.ae));
-    }
-    let all: Vec<Paths> = sources
-        .iter()
-        .map(|(_, _, ae)| paths(ctx, ae, clf, &starts))
+    let full = paths(ctx, trained.book(), clf, &starts);
+    // Per small set: every draw's AE and paths.
+    let small: Vec<(usize, Vec<(&TrainedAe<B>, Paths)>)> = trained
+        .small_sets()
+        .into_iter()
+        .map(|(n, draws)| {
+            let draws = draws
+                .into_iter()
+                .map(|s| (&s.ae, paths(ctx, &s.ae, clf, &starts)))
+                .collect();
+            (n, draws)
+        })
         .collect();
 
     let mut rows = Vec::new();
     let mut per_ae = Vec::new();
-    for ((label, n, _), p) in sources.iter().zip(&all) {
-        let flipped: Vec<f64> = p.distances.iter().flatten().copied().collect();
-        let estimate = (flipped.len() >= 2).then(|| Estimate::of(&flipped));
+    // The full AE is one training: its distance's uncertainty is over the
+    // digits. A small set's is over its draws, each draw's mean distance
+    // one value.
+    let flipped_of = |p: &Paths| -> Vec<f64> { p.distances.iter().flatten().copied().collect() };
+    let mut add = |label: String, n: usize, sets: &[&Paths]| {
+        let pooled: Vec<f64> = sets.iter().flat_map(|p| flipped_of(p)).collect();
+        let read_right: usize = sets.iter().map(|p| p.read_right).sum();
+        let estimate = if sets.len() == 1 {
+            (pooled.len() >= 2).then(|| Estimate::of(&pooled))
+        } else {
+            let means: Vec<f64> = sets
+                .iter()
+                .map(|p| flipped_of(p))
+                .filter(|f| !f.is_empty())
+                .map(|f| f.iter().sum::<f64>() / f.len() as f64)
+                .collect();
+            (means.len() >= 2).then(|| Estimate::of(&means))
+        };
         rows.push(AdversaryRow {
             autoencoder: label.clone(),
-            training_images: *n,
-            digits: starts.len(),
-            read_right: p.read_right,
-            flipped: flipped.len(),
+            training_images: n,
+            draws: sets.len(),
+            digits: starts.len() * sets.len(),
+            read_right,
+            flipped: pooled.len(),
             distance: estimate.map_or(f64::NAN, |e| e.mean),
             distance_se: estimate.map_or(f64::NAN, |e| e.se),
-            median_distance: median(&flipped),
+            median_distance: median(&pooled),
         });
         per_ae.push(AeFacts {
-            label: label.clone(),
-            training_images: *n,
-            flipped_share: flipped.len() as f64 / p.read_right.max(1) as f64,
+            label,
+            training_images: n,
+            draws: sets.len(),
+            flipped_share: pooled.len() as f64 / read_right.max(1) as f64,
             distance: estimate,
-            median_distance: median(&flipped),
+            median_distance: median(&pooled),
         });
+    };
+    add("all training images".into(), ctx.data.train.len(), &[&full]);
+    for (n, draws) in &small {
+        let sets: Vec<&Paths> = draws.iter().map(|(_, p)| p).collect();
+        add(format!("{n} images"), *n, &sets);
     }
-    let vs_full = all[1..]
+    // Per draw, its mean paired difference from the full AE over the digits
+    // both flip; the interval is over the draws.
+    let vs_full = small
         .iter()
-        .map(|p| {
-            let (a, b): (Vec<f64>, Vec<f64>) = p
-                .distances
+        .map(|(_, draws)| {
+            let per_draw: Vec<f64> = draws
                 .iter()
-                .zip(&all[0].distances)
-                .filter_map(|(x, y)| Some(((*x)?, (*y)?)))
-                .unzip();
-            (a.len() >= 2).then(|| paired_difference(&a, &b))
+                .filter_map(|(_, p)| {
+                    let d: Vec<f64> = p
+                        .distances
+                        .iter()
+                        .zip(&full.distances)
+                        .filter_map(|(x, y)| Some((*x)? - (*y)?))
+                        .collect();
+                    (!d.is_empty()).then(|| d.iter().sum::<f64>() / d.len() as f64)
+                })
+                .collect();
+            (per_draw.len() >= 2).then(|| paired_difference(&per_draw, &vec![0.0; per_draw.len()]))
         })
         .collect();
 
+    // The figure shows the first draw of each small set.
+    let shown_sets: Vec<(&TrainedAe<B>, &Paths)> = std::iter::once((trained.book(), &full))
+        .chain(small.iter().map(|(_, draws)| (draws[0].0, &draws[0].1)))
+        .collect();
     // The figure: one digit's path under each AE, start to flip — the
     // first digit every AE reads right and flips.
     let shown = (0..starts.len())
-        .find(|&i| all.iter().all(|p| p.flip_step[i].is_some()))
+        .find(|&i| shown_sets.iter().all(|(_, p)| p.flip_step[i].is_some()))
         .unwrap_or(0);
     let mut grid = Vec::new();
-    for ((_, _, ae), p) in sources.iter().zip(&all) {
+    for (ae, p) in shown_sets {
         let last = p.flip_step[shown].unwrap_or(p.steps.len() - 1);
         let dim = p.dim;
         let codes: Vec<f32> = (0..FRAMES)

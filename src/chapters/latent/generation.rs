@@ -1,7 +1,8 @@
 //! Generation: a Gaussian per class in each AE's code space (the book AE
-//! and the small-set AEs), fitted on the codes it gives the profile's
-//! labelled training images; the decoded samples judged by the digit
-//! classifier and by their diversity.
+//! and every draw of the small-set AEs), fitted on the codes it gives its
+//! own labelled training images; the decoded samples judged by the digit
+//! classifier and by their diversity. A small set's numbers are means over
+//! its draws.
 
 use anyhow::Result;
 use burn::module::AutodiffModule;
@@ -20,7 +21,7 @@ use crate::data::Split;
 use crate::experiment::Ctx;
 use crate::experiment::models::TrainedAe;
 use crate::ml::latent::{mean_pairwise_distance, sample_class_gaussian};
-use crate::ml::stats::{Difference, Estimate, proportion_difference};
+use crate::ml::stats::{Difference, Estimate, paired_difference};
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::classifier::Classifier;
 use crate::nn::conv_ae::SIDE;
@@ -46,15 +47,29 @@ pub(super) struct GenerationFacts {
     worst_generated_digit: usize,
     worst_generated_recognised: f64,
     generation_sources: Vec<String>,
-    /// Per smaller training set, in order: its share of recognised digits
-    /// minus the full set's, as independent samples.
+    /// Per smaller training set, in order: its draws' test L1 and share of
+    /// recognised digits, over the draws.
+    small_sets: Vec<SmallSetFacts>,
+    /// Per smaller training set, in order: each draw's share of recognised
+    /// digits minus the full set's, with a t-interval over the draws (the
+    /// full AE is one training).
     recognised_vs_full: Vec<Difference>,
+}
+
+#[derive(Serialize)]
+struct SmallSetFacts {
+    training_images: usize,
+    draws: usize,
+    test_l1: Estimate,
+    recognised: Estimate,
 }
 
 /// Generated digits of one AE, and how they measure up.
 struct Generation {
     label: String,
     training_images: usize,
+    /// The small set's draw; None for the book AE.
+    draw: Option<usize>,
     test_l1: f64,
     /// One per digit 0–9.
     digits: Vec<GeneratedDigit>,
@@ -76,10 +91,12 @@ struct GeneratedDigit {
     diversity_reconstructed: f64,
 }
 
+/// A row of `generation`: one AE's digit, means over its draws.
 #[derive(Serialize)]
 struct GenerationRow {
     autoencoder: String,
     training_images: usize,
+    draws: usize,
     digit: usize,
     recognised: f64,
     diversity_generated: f64,
@@ -89,11 +106,16 @@ struct GenerationRow {
     diversity_vs_reconstructed: f64,
 }
 
-/// A row of `generation_summary`: one AE, its digits' means.
+/// A row of `generation_summary`: one AE, its digits' means (and its
+/// draws' means); of `generation_draws`: one draw of a small set.
 #[derive(Serialize)]
 struct SummaryRow {
     autoencoder: String,
     training_images: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    draws: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    draw: Option<usize>,
     test_l1: f64,
     recognised: f64,
     diversity_ratio: f64,
@@ -108,21 +130,25 @@ pub(super) fn generation<B: AutodiffBackend>(
     let train = &ctx.data.train;
     // Each AE's Gaussians are fitted on the codes of its own training
     // images: a small setting has no other labelled images to fit them on.
-    let mut sources = vec![(
-        "all training images".to_string(),
-        train.len(),
+    let real = real_by_digit(ctx);
+    let mut generations = vec![generate(
+        ctx,
+        clf,
+        &real,
+        ("all training images".into(), train.len(), None),
         trained.book(),
-        train.clone(),
+        train,
     )];
     for s in &trained.small {
-        let own = train.balanced(s.n / 10)?;
-        sources.push((format!("{} images", s.n), s.n, &s.ae, own.into()));
+        generations.push(generate(
+            ctx,
+            clf,
+            &real,
+            (format!("{} images", s.n), s.n, Some(s.draw)),
+            &s.ae,
+            s.spec.train_set.split(),
+        ));
     }
-    let real = real_by_digit(ctx);
-    let generations: Vec<Generation> = sources
-        .into_iter()
-        .map(|(label, n, ae, fit)| generate(ctx, clf, &real, label, n, ae, &fit))
-        .collect();
     outputs(&generations)
 }
 
@@ -143,14 +169,13 @@ fn real_by_digit<B: AutodiffBackend>(ctx: &Ctx<B>) -> Vec<Vec<usize>> {
 }
 
 /// Samples each digit's Gaussian, fitted on the codes of `fit` in
-/// `artifact`'s code space (seeded by `n`, the AE's training images, and
-/// the digit), and measures the decoded images.
+/// `artifact`'s code space (seeded by `n`, the AE's training images, its
+/// draw and the digit), and measures the decoded images.
 fn generate<B: AutodiffBackend>(
     ctx: &Ctx<B>,
     clf: &Classifier<B::InnerBackend>,
     real_by_digit: &[Vec<usize>],
-    label: String,
-    n: usize,
+    (label, n, draw): (String, usize, Option<usize>),
     artifact: &TrainedAe<B>,
     fit: &Split,
 ) -> Generation {
@@ -160,7 +185,11 @@ fn generate<B: AutodiffBackend>(
     let (codes, dim) = model.encode_images(&fit.images, device);
     let mut digits = Vec::new();
     for c in 0..10u8 {
-        let mut rng = StdRng::seed_from_u64(ctx.seed(&format!("latent/generate/{n}/{c}")));
+        let name = match draw {
+            None => format!("latent/generate/{n}/{c}"),
+            Some(r) => format!("latent/generate/{n}/{r}/{c}"),
+        };
+        let mut rng = StdRng::seed_from_u64(ctx.seed(&name));
         let z = sample_class_gaussian(
             &codes,
             dim,
@@ -196,42 +225,94 @@ fn generate<B: AutodiffBackend>(
     Generation {
         label,
         training_images: n,
+        draw,
         test_l1: final_test_error(&artifact.history).l1,
         digits,
     }
 }
 
+/// The generations of one AE, or of every draw of one small set.
+fn groups(generations: &[Generation]) -> Vec<&[Generation]> {
+    generations
+        .chunk_by(|a, b| a.training_images == b.training_images)
+        .collect()
+}
+
+/// Share of a generation's digits the classifier recognises, and how many.
+fn recognised_of(g: &Generation) -> (f64, usize) {
+    let n: usize = g.digits.iter().map(|d| d.samples).sum();
+    let hits: f64 = g
+        .digits
+        .iter()
+        .map(|d| d.recognised * d.samples as f64)
+        .sum();
+    (hits / n as f64, n)
+}
+
+fn summary_row(g: &Generation) -> SummaryRow {
+    let k = g.digits.len() as f64;
+    let mean_over = |f: &dyn Fn(&GeneratedDigit) -> f64| g.digits.iter().map(f).sum::<f64>() / k;
+    SummaryRow {
+        autoencoder: g.label.clone(),
+        training_images: g.training_images,
+        draws: None,
+        draw: g.draw,
+        test_l1: g.test_l1,
+        recognised: mean_over(&|d| d.recognised),
+        diversity_ratio: mean_over(&|d| d.diversity_generated / d.diversity_real),
+        diversity_vs_reconstructed: mean_over(&|d| {
+            d.diversity_generated / d.diversity_reconstructed
+        }),
+    }
+}
+
 /// Tables, figures and facts of the generation study (the first
-/// generation is the book AE's).
+/// generation is the book AE's, then each small set's draws in order).
 fn outputs(generations: &[Generation]) -> Result<Study<GenerationFacts>> {
+    let groups = groups(generations);
+    let mean = |xs: &mut dyn Iterator<Item = f64>| {
+        let v: Vec<f64> = xs.collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
     let mut rows = Vec::new();
     let mut summary = Vec::new();
-    for g in generations {
-        for (c, d) in g.digits.iter().enumerate() {
+    let mut draw_rows = Vec::new();
+    for group in &groups {
+        let first = &group[0];
+        for c in 0..first.digits.len() {
+            let of = |f: &dyn Fn(&GeneratedDigit) -> f64| {
+                mean(&mut group.iter().map(|g| f(&g.digits[c])))
+            };
             rows.push(GenerationRow {
-                autoencoder: g.label.clone(),
-                training_images: g.training_images,
+                autoencoder: first.label.clone(),
+                training_images: first.training_images,
+                draws: group.len(),
                 digit: c,
-                recognised: d.recognised,
-                diversity_generated: d.diversity_generated,
-                diversity_real: d.diversity_real,
-                diversity_reconstructed: d.diversity_reconstructed,
-                diversity_ratio: d.diversity_generated / d.diversity_real,
-                diversity_vs_reconstructed: d.diversity_generated / d.diversity_reconstructed,
+                recognised: of(&|d| d.recognised),
+                diversity_generated: of(&|d| d.diversity_generated),
+                diversity_real: of(&|d| d.diversity_real),
+                diversity_reconstructed: of(&|d| d.diversity_reconstructed),
+                diversity_ratio: of(&|d| d.diversity_generated / d.diversity_real),
+                diversity_vs_reconstructed: of(&|d| {
+                    d.diversity_generated / d.diversity_reconstructed
+                }),
             });
         }
-        let k = g.digits.len() as f64;
-        let mean_over = |f: fn(&GeneratedDigit) -> f64| g.digits.iter().map(f).sum::<f64>() / k;
+        let per_draw: Vec<SummaryRow> = group.iter().map(summary_row).collect();
+        let of = |f: fn(&SummaryRow) -> f64| mean(&mut per_draw.iter().map(f));
         summary.push(SummaryRow {
-            autoencoder: g.label.clone(),
-            training_images: g.training_images,
-            test_l1: g.test_l1,
-            recognised: g.digits.iter().map(|d| d.recognised).sum::<f64>() / k,
-            diversity_ratio: mean_over(|d| d.diversity_generated / d.diversity_real),
-            diversity_vs_reconstructed: mean_over(|d| {
-                d.diversity_generated / d.diversity_reconstructed
-            }),
+            autoencoder: first.label.clone(),
+            training_images: first.training_images,
+            draws: Some(group.len()),
+            draw: None,
+            test_l1: of(|r| r.test_l1),
+            recognised: of(|r| r.recognised),
+            diversity_ratio: of(|r| r.diversity_ratio),
+            diversity_vs_reconstructed: of(|r| r.diversity_vs_reconstructed),
         });
+        if first.draw.is_some() {
+            draw_rows.extend(per_draw);
+        }
     }
     let book = &generations[0];
     let focus = FOCUS_DIGITS;
@@ -239,21 +320,22 @@ fn outputs(generations: &[Generation]) -> Result<Study<GenerationFacts>> {
     let worst = (0..10)
         .min_by(|&a, &b| recognised(a).total_cmp(&recognised(b)))
         .expect("ten digits");
-    let recognised_of = |g: &Generation| {
-        let n: usize = g.digits.iter().map(|d| d.samples).sum();
-        let hits: f64 = g
-            .digits
-            .iter()
-            .map(|d| d.recognised * d.samples as f64)
-            .sum();
-        (hits / n as f64, n)
-    };
-    let (p_full, n_full) = recognised_of(book);
-    let recognised_vs_full = generations[1..]
+    let (p_full, _) = recognised_of(book);
+    let small = &groups[1..];
+    let recognised_vs_full = small
         .iter()
-        .map(|g| {
-            let (p, n) = recognised_of(g);
-            proportion_difference(p, n, p_full, n_full)
+        .map(|group| {
+            let shares: Vec<f64> = group.iter().map(|g| recognised_of(g).0).collect();
+            paired_difference(&shares, &vec![p_full; shares.len()])
+        })
+        .collect();
+    let small_sets = small
+        .iter()
+        .map(|group| SmallSetFacts {
+            training_images: group[0].training_images,
+            draws: group.len(),
+            test_l1: Estimate::of(&group.iter().map(|g| g.test_l1).collect::<Vec<_>>()),
+            recognised: Estimate::of(&group.iter().map(|g| recognised_of(g).0).collect::<Vec<_>>()),
         })
         .collect();
     let ratios = |reference: fn(&GeneratedDigit) -> f64| -> Result<Estimate> {
@@ -281,6 +363,7 @@ fn outputs(generations: &[Generation]) -> Result<Study<GenerationFacts>> {
         diversity_vs_reconstructed: vs_reconstructed,
         diversity_vs_reconstructed_low: vs_reconstructed.mean - half_reconstructed,
         diversity_vs_reconstructed_high: vs_reconstructed.mean + half_reconstructed,
+        small_sets,
         recognised_vs_full,
         generated_recognised: summary[0].recognised,
         focus_digits: focus.to_vec(),
@@ -288,21 +371,30 @@ fn outputs(generations: &[Generation]) -> Result<Study<GenerationFacts>> {
             / focus.len() as f64,
         worst_generated_digit: worst,
         worst_generated_recognised: recognised(worst),
-        generation_sources: generations.iter().map(|g| g.label.clone()).collect(),
+        generation_sources: groups.iter().map(|g| g[0].label.clone()).collect(),
     };
-    let tables = vec![
+    let mut tables = vec![
         Table::from_rows("generation", &["training_images", "digit"], &rows)?,
         Table::from_rows("generation_summary", &["training_images"], &summary)?,
     ];
+    if !draw_rows.is_empty() {
+        tables.push(Table::from_rows(
+            "generation_draws",
+            &["training_images", "draw"],
+            &draw_rows,
+        )?);
+    }
 
     let grid: Vec<Vec<Vec<u8>>> = book.digits.iter().map(|d| d.shown.clone()).collect();
     let mut figures = vec![Figure {
         file: "generated.png".into(),
         bytes: digit_grid_png(&grid, SIDE, 2)?,
     }];
-    if generations.len() > 1 {
-        let grid: Vec<Vec<Vec<u8>>> = generations
+    if groups.len() > 1 {
+        // The first draw of each small set.
+        let grid: Vec<Vec<Vec<u8>>> = groups
             .iter()
+            .map(|g| &g[0])
             .flat_map(|g| focus.iter().map(|&c| g.digits[c].shown.clone()))
             .collect();
         figures.push(Figure {

@@ -18,12 +18,15 @@ mod trained;
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use serde::Serialize;
 
 use crate::book::table::Table;
 use crate::book::{ChapterOutput, Figure};
 use crate::config::{BookConfig, Config};
-use crate::data::TrainingSet;
+use crate::data::{Split, TrainingSet};
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, AutoencoderSpec, PlannedModel};
 use crate::experiment::sections::AutoencoderSection;
@@ -39,6 +42,7 @@ pub const TABLES: &[&str] = &[
     "interpolation",
     "generation",
     "generation_summary",
+    "generation_draws",
     "adversary",
     "timing",
 ];
@@ -66,17 +70,30 @@ fn sweep_spec<B: AutodiffBackend>(
     spec
 }
 
-/// The small-set AE's experiment name: its seed's and its plan entry's.
-fn small_seed_name(n: usize) -> String {
-    format!("latent/small-{n}")
+/// The small-set AE's plan entry for draw `draw` (1-based) of `n` images;
+/// with `/subset` and `/training`, the experiment names of the draw's
+/// images and of its training seed.
+fn small_name(n: usize, draw: usize) -> String {
+    format!("latent/small-{n}/{draw}")
 }
 
-/// The book AE's spec trained on `n` class-balanced images for as many
-/// gradient steps as the book AE takes (with the same share of warm-up),
-/// evaluated once at the end.
+/// Draw `draw` of `n` class-balanced training images: the first `n / 10`
+/// of each digit in an order shuffled with the draw's own seed.
+fn small_draw<B: AutodiffBackend>(ctx: &Ctx<B>, n: usize, draw: usize) -> Result<Split> {
+    let train = &ctx.data.train;
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let seed = ctx.seed(&format!("{}/subset", small_name(n, draw)));
+    order.shuffle(&mut StdRng::seed_from_u64(seed));
+    train.balanced_in_order(n / 10, order)
+}
+
+/// The book AE's spec trained on draw `draw` of `n` class-balanced images
+/// for as many gradient steps as the book AE takes (with the same share of
+/// warm-up), evaluated once at the end.
 fn small_spec<B: AutodiffBackend>(
     ctx: &Ctx<B>,
     n: usize,
+    draw: usize,
 ) -> Result<AutoencoderSpec<ConvAutoencoderConfig>> {
     let section = &ctx.config.section::<AutoencoderSection>();
     let profile = &ctx.config.profile;
@@ -90,13 +107,25 @@ fn small_spec<B: AutodiffBackend>(
         training: ReconstructionTrainingConfig {
             epochs,
             batch_size: batch,
-            seed: ctx.seed(&small_seed_name(n)),
+            seed: ctx.seed(&format!("{}/training", small_name(n, draw))),
             mse_warmup_epochs: warmup,
             eval_every: epochs,
             ..base.training
         },
-        train_set: TrainingSet::new(format!("balanced-{n}"), ctx.data.train.balanced(n / 10)?),
+        train_set: TrainingSet::new(
+            format!("balanced-{n}, draw {draw}"),
+            small_draw(ctx, n, draw)?,
+        ),
     })
+}
+
+/// Every small-set draw `(n, draw)`, sizes in the section's order.
+fn small_draws(section: &LatentSection) -> Vec<(usize, usize)> {
+    section
+        .small_train_sizes
+        .iter()
+        .flat_map(|&n| (1..=section.small_seeds).map(move |r| (n, r)))
+        .collect()
 }
 
 /// Kind of the map classifier's cache entries.
@@ -141,12 +170,12 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
             &sweep_spec(ctx, d),
         ));
     }
-    for &n in &section.small_train_sizes {
+    for (n, draw) in small_draws(section) {
         planned.push(PlannedModel::new(
             ctx.artifacts,
-            small_seed_name(n),
+            small_name(n, draw),
             models::CONV_AE,
-            &small_spec(ctx, n)?,
+            &small_spec(ctx, n, draw)?,
         ));
     }
     let d2 = ctx.artifacts.key(models::CONV_AE, &sweep_spec(ctx, 2));
@@ -220,8 +249,13 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         ctx.seed(crate::experiment::models::BOOK_AE_SEED),
     );
     for s in &trained.small {
-        out.seeds
-            .insert(format!("small-{}", s.n), ctx.seed(&small_seed_name(s.n)));
+        let name = small_name(s.n, s.draw);
+        for part in ["subset", "training"] {
+            out.seeds.insert(
+                format!("small-{}/{}/{part}", s.n, s.draw),
+                ctx.seed(&format!("{name}/{part}")),
+            );
+        }
     }
     out.seeds
         .insert("map-classifier".into(), ctx.seed(map::SEED_NAME));
@@ -246,6 +280,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         small_gradient_steps: trained
             .small
             .iter()
+            .filter(|s| s.draw == 1)
             .map(|s| s.spec.training.epochs * (s.n / s.spec.training.batch_size).max(1))
             .collect(),
         sweep,

@@ -26,6 +26,9 @@ pub struct LatentSection {
     /// Sizes of the small, class-balanced training sets of the
     /// data-augmentation question.
     pub small_train_sizes: Vec<usize>,
+    /// Draws of each small training set, each with its own images and
+    /// training seed: the small sets' results are means over them.
+    pub small_seeds: usize,
     /// Test points in the d=2 latent map.
     pub plot_points: usize,
     /// Cells per side of the latent map's classifier background.
@@ -45,6 +48,7 @@ impl Default for LatentSection {
             generated_shown: 10,
             generated_measured: 100,
             small_train_sizes: vec![10, 100],
+            small_seeds: 5,
             plot_points: 2000,
             map_resolution: 90,
             gain_threshold: 0.0005,
@@ -108,13 +112,24 @@ impl Section for LatentSection {
                 self.generated_measured
             ));
         }
-        for &n in &self.small_train_sizes {
+        for (i, &n) in self.small_train_sizes.iter().enumerate() {
+            if self.small_train_sizes[..i].contains(&n) {
+                return Err(format!("{} lists {n} twice", key("small-train-sizes")));
+            }
             if n < 10 || n % 10 != 0 {
                 return Err(format!(
                     "{} holds {n}: each size must be a positive multiple of 10 (class-balanced)",
                     key("small-train-sizes")
                 ));
             }
+        }
+        if !self.small_train_sizes.is_empty() && self.small_seeds < 2 {
+            return Err(format!(
+                "{} must be at least 2: one draw cannot measure how much the small sets' \
+                 results vary, got {}",
+                key("small-seeds"),
+                self.small_seeds
+            ));
         }
         positive(&key("plot-points"), self.plot_points)?;
         positive_rate(&key("gain-threshold"), self.gain_threshold)?;

@@ -1,11 +1,12 @@
 //! The chapter's trainings: one AE per d of the sweep, the book AE when
-//! the sweep lacks its d, and one AE per small training set; their timing.
+//! the sweep lacks its d, and one AE per draw of each small training set;
+//! their timing.
 
 use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-use super::{small_spec, sweep_spec};
+use super::{small_draws, small_spec, sweep_spec};
 use crate::book::table::Table;
 use crate::chapters::latent::LatentSection;
 use crate::experiment::Ctx;
@@ -13,9 +14,10 @@ use crate::experiment::models::{self, AutoencoderSpec, Outcome, TrainedAe};
 use crate::experiment::sections::AutoencoderSection;
 use crate::nn::conv_ae::ConvAutoencoderConfig;
 
-/// An AE trained on `n` class-balanced images.
+/// An AE trained on draw `draw` (1-based) of `n` class-balanced images.
 pub(super) struct SmallAe<B: AutodiffBackend> {
     pub n: usize,
+    pub draw: usize,
     pub spec: AutoencoderSpec<ConvAutoencoderConfig>,
     pub ae: TrainedAe<B>,
 }
@@ -27,7 +29,7 @@ pub(super) struct Trained<B: AutodiffBackend> {
     pub book_d: usize,
     /// One AE per d of `dims`, then the book AE if `dims` lacks `book_d`.
     sweep: Vec<TrainedAe<B>>,
-    /// In the order of the section's `small_train_sizes`.
+    /// In the order of the section's `small_train_sizes`, draws in order.
     pub small: Vec<SmallAe<B>>,
 }
 
@@ -36,11 +38,11 @@ pub(super) struct Trained<B: AutodiffBackend> {
 pub(super) fn train<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Trained<B>> {
     let section = &ctx.config.section::<LatentSection>();
     let book_d = ctx.config.section::<AutoencoderSection>().latent_dim;
-    let small_specs: Vec<(usize, AutoencoderSpec<ConvAutoencoderConfig>)> = section
-        .small_train_sizes
-        .iter()
-        .map(|&n| Ok((n, small_spec(ctx, n)?)))
-        .collect::<Result<_>>()?;
+    let small_specs: Vec<(usize, usize, AutoencoderSpec<ConvAutoencoderConfig>)> =
+        small_draws(section)
+            .into_iter()
+            .map(|(n, r)| Ok((n, r, small_spec(ctx, n, r)?)))
+            .collect::<Result<_>>()?;
     type Job<'a, B> = Box<dyn FnOnce() -> Result<TrainedAe<B>> + Send + 'a>;
     let mut jobs: Vec<Job<B>> = Vec::new();
     for &d in &section.dims {
@@ -56,14 +58,14 @@ pub(super) fn train<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Trained<B>> {
     if !section.dims.contains(&book_d) {
         jobs.push(Box::new(|| models::book_autoencoder(ctx)));
     }
-    for (n, spec) in &small_specs {
-        let (n, spec) = (*n, spec.clone());
+    for (n, r, spec) in &small_specs {
+        let (n, r, spec) = (*n, *r, spec.clone());
         jobs.push(Box::new(move || {
             models::autoencoder(
                 ctx,
-                &format!("conv AE on {n} images"),
+                &format!("conv AE on {n} images, draw {r}"),
                 spec,
-                Outcome::MustLearn,
+                Outcome::MustLearnTrainingSet,
             )
         }));
     }
@@ -72,7 +74,7 @@ pub(super) fn train<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Trained<B>> {
         .split_off(sweep.len() - small_specs.len())
         .into_iter()
         .zip(small_specs)
-        .map(|(ae, (n, spec))| SmallAe { n, spec, ae })
+        .map(|(ae, (n, draw, spec))| SmallAe { n, draw, spec, ae })
         .collect();
     Ok(Trained {
         dims: section.dims.clone(),
@@ -109,13 +111,29 @@ impl<B: AutodiffBackend> Trained<B> {
         }
     }
 
+    /// The small sets' AEs grouped by size, in the section's order.
+    pub fn small_sets(&self) -> Vec<(usize, Vec<&SmallAe<B>>)> {
+        let mut sets: Vec<(usize, Vec<&SmallAe<B>>)> = Vec::new();
+        for s in &self.small {
+            match sets.last_mut() {
+                Some((n, draws)) if *n == s.n => draws.push(s),
+                _ => sets.push((s.n, vec![s])),
+            }
+        }
+        sets
+    }
+
     /// Training time of every AE (volatile).
     pub fn timing(&self) -> Result<Table> {
         let mut names: Vec<String> = self.dims.iter().map(|d| format!("d={d}")).collect();
         if !self.book_in_sweep() {
             names.push(format!("d={} (book)", self.book_d));
         }
-        names.extend(self.small.iter().map(|s| format!("{} images", s.n)));
+        names.extend(
+            self.small
+                .iter()
+                .map(|s| format!("{} images, draw {}", s.n, s.draw)),
+        );
         let all = self.sweep.iter().chain(self.small.iter().map(|s| &s.ae));
         let rows: Vec<TimingRow> = names
             .into_iter()

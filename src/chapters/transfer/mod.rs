@@ -1,6 +1,7 @@
 //! Chapter `transfer`: the AE's pre-trained encoder as the starting point
-//! for the 100-label classifier — frozen, fine-tuned at the base or a
-//! smaller encoder learning rate, or probed linearly first and then
+//! for the 100-label classifier — frozen (under the classifier's MLP head,
+//! or under a linear or MLP head on standardised codes), fine-tuned at the
+//! base or a smaller encoder learning rate, or probed first and then
 //! fine-tuned — against scratch, on every draw of `few-shot`; the
 //! differences are paired by draw, and how far fine-tuning moved each
 //! encoder layer is measured.
@@ -8,6 +9,7 @@
 pub mod section;
 
 use anyhow::Result;
+use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
@@ -19,6 +21,9 @@ use crate::config::{BookConfig, Config};
 use crate::experiment::Ctx;
 use crate::experiment::models::{self, PlannedModel, TrainedClassifier};
 use crate::ml::stats::{self, Difference, Estimate};
+use crate::nn::autoencoder::Autoencoder;
+use crate::nn::classify::{ClassEpoch, ClassifierTrainingConfig};
+use crate::nn::code_head::{HeadKind, LabelledCodes, train_code_head};
 use crate::plot::{LineChart, Series};
 
 pub use section::TransferSection;
@@ -41,6 +46,7 @@ pub fn check_section(book: &mut BookConfig) -> Result<(), String> {
 struct Settings {
     encoder_learning_rate_factor: f64,
     probe_epochs: usize,
+    code_head_epoch_factor: usize,
 }
 
 fn settings<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Settings> {
@@ -57,6 +63,7 @@ fn settings<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Settings> {
     Ok(Settings {
         encoder_learning_rate_factor: t.encoder_learning_rate_factor,
         probe_epochs: t.probe_epochs(epochs),
+        code_head_epoch_factor: t.code_head_epoch_factor,
     })
 }
 
@@ -65,7 +72,12 @@ fn settings<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Settings> {
 #[serde(rename_all = "kebab-case")]
 enum Start {
     Scratch,
+    /// The classifier with its encoder frozen: the MLP head on raw codes.
     Frozen,
+    /// The same MLP head on the frozen codes, standardised.
+    FrozenStandardised,
+    /// A linear head on the frozen codes, standardised: a linear probe.
+    FrozenLinear,
     FineTuned,
     /// Fine-tuned with the encoder at a smaller learning rate.
     Gentle,
@@ -73,9 +85,11 @@ enum Start {
     ProbeThenFineTune,
 }
 
-const STARTS: [Start; 5] = [
+const STARTS: [Start; 7] = [
     Start::Scratch,
     Start::Frozen,
+    Start::FrozenStandardised,
+    Start::FrozenLinear,
     Start::FineTuned,
     Start::Gentle,
     Start::ProbeThenFineTune,
@@ -85,21 +99,35 @@ impl Start {
     fn label(self, t: &Settings) -> String {
         match self {
             Start::Scratch => "scratch".into(),
-            Start::Frozen => "frozen encoder".into(),
+            Start::Frozen => "frozen, MLP head, raw codes".into(),
+            Start::FrozenStandardised => "frozen, MLP head, standardised codes".into(),
+            Start::FrozenLinear => "frozen, linear head, standardised codes".into(),
             Start::FineTuned => "fine-tuned".into(),
             Start::Gentle => format!("fine-tuned, encoder lr ×{}", t.encoder_learning_rate_factor),
             Start::ProbeThenFineTune => format!("probe {} epochs, then fine-tuned", t.probe_epochs),
         }
     }
 
-    /// The model's name in the plan (the scratch one is `few-shot`'s).
-    fn model(self) -> &'static str {
+    /// The model's name in the plan (the scratch one is `few-shot`'s);
+    /// None for the heads trained on codes, which are not cached models.
+    fn model(self) -> Option<&'static str> {
         match self {
-            Start::Scratch => "few-shot/scratch",
-            Start::Frozen => "transfer/frozen",
-            Start::FineTuned => "transfer/fine-tuned",
-            Start::Gentle => "transfer/fine-tuned-gently",
-            Start::ProbeThenFineTune => "transfer/probe-then-fine-tune",
+            Start::Scratch => Some("few-shot/scratch"),
+            Start::Frozen => Some("transfer/frozen"),
+            Start::FrozenStandardised | Start::FrozenLinear => None,
+            Start::FineTuned => Some("transfer/fine-tuned"),
+            Start::Gentle => Some("transfer/fine-tuned-gently"),
+            Start::ProbeThenFineTune => Some("transfer/probe-then-fine-tune"),
+        }
+    }
+
+    /// The head trained on the frozen encoder's standardised codes, for the
+    /// starts that are one.
+    fn code_head(self, hidden: usize) -> Option<HeadKind> {
+        match self {
+            Start::FrozenStandardised => Some(HeadKind::Mlp { hidden }),
+            Start::FrozenLinear => Some(HeadKind::Linear),
+            _ => None,
         }
     }
 
@@ -117,7 +145,11 @@ impl Start {
                 .training
                 .with_encoder_learning_rate_factor(t.encoder_learning_rate_factor),
             Start::ProbeThenFineTune => s.training.with_probe_epochs(t.probe_epochs),
-            Start::Scratch | Start::Frozen | Start::FineTuned => s.training,
+            Start::Scratch
+            | Start::Frozen
+            | Start::FrozenStandardised
+            | Start::FrozenLinear
+            | Start::FineTuned => s.training,
         };
         s
     }
@@ -150,6 +182,8 @@ struct Facts {
     t_quantile: f64,
     encoder_learning_rate_factor: f64,
     probe_epochs: usize,
+    code_head_epoch_factor: usize,
+    code_head_epochs: usize,
     starts: Vec<StartFacts>,
     comparisons: Vec<Comparison>,
     /// Mean relative change of the whole encoder, per fine-tuned start.
@@ -171,9 +205,12 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
     let mut planned = super::few_shot::scratch_models_planned(ctx)?;
     for d in draws(ctx)? {
         for start in &STARTS[1..] {
+            let Some(model) = start.model() else {
+                continue;
+            };
             planned.push(PlannedModel::new(
                 ctx.artifacts,
-                model_name(start.model(), &d),
+                model_name(model, &d),
                 models::CLASSIFIER,
                 &start.spec(ctx, &t, &d, &ae),
             ));
@@ -191,19 +228,36 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             .insert(format!("training {}", d.number), d.training_seed);
     }
     let ae = models::book_autoencoder(ctx)?;
-    // runs[start][draw]
+    // runs[start][draw], for the starts that train a classifier.
     let runs = training(ctx, &t, &draws, &ae)?;
-    let scores: Vec<Vec<Scores>> = runs
+    let code_heads = code_heads(ctx, &t, &draws, &ae)?;
+    // histories[start][draw], every start in STARTS order.
+    let mut trained = runs.iter();
+    let mut on_codes = code_heads.into_iter();
+    let histories: Vec<Vec<Vec<ClassEpoch>>> = STARTS
         .iter()
-        .map(|per_draw| per_draw.iter().map(|t| Scores::of(&t.history)).collect())
+        .map(|s| match s.model() {
+            Some(_) => trained
+                .next()
+                .expect("one run per classifier start")
+                .iter()
+                .map(|t| t.history.clone())
+                .collect(),
+            None => on_codes.next().expect("one history per code head"),
+        })
+        .collect();
+    let scores: Vec<Vec<Scores>> = histories
+        .iter()
+        .map(|per_draw| per_draw.iter().map(|h| Scores::of(h)).collect())
         .collect();
     let over: Vec<OverDraws> = scores.iter().map(|s| OverDraws::of(s)).collect();
-    let label = |i: usize| STARTS[i].label(&t);
-    let compare = |a: usize, b: usize| {
-        let m = |i: usize, f: fn(&Scores) -> f64| scores[i].iter().map(f).collect::<Vec<_>>();
+    let index = |s: Start| STARTS.iter().position(|&x| x == s).expect("a start");
+    let compare = |a: Start, b: Start| {
+        let m =
+            |s: Start, f: fn(&Scores) -> f64| scores[index(s)].iter().map(f).collect::<Vec<_>>();
         Comparison {
-            a: label(a),
-            b: label(b),
+            a: a.label(&t),
+            b: b.label(&t),
             selected: stats::paired_difference(
                 &m(a, |s| s.selected_test_accuracy),
                 &m(b, |s| s.selected_test_accuracy),
@@ -214,18 +268,29 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
             ),
         }
     };
-    // Every transferred start against scratch, then the fine-tuning
-    // variants and freezing against plain fine-tuning.
+    // Every transferred start against scratch; the fine-tuning variants
+    // and freezing against plain fine-tuning; then what the frozen codes
+    // need: standardisation, and whether a linear head reads them as well.
+    use Start::*;
     let comparisons = vec![
-        compare(1, 0),
-        compare(2, 0),
-        compare(3, 0),
-        compare(4, 0),
-        compare(3, 2),
-        compare(4, 2),
-        compare(1, 2),
+        compare(Frozen, Scratch),
+        compare(FrozenStandardised, Scratch),
+        compare(FrozenLinear, Scratch),
+        compare(FineTuned, Scratch),
+        compare(Gentle, Scratch),
+        compare(ProbeThenFineTune, Scratch),
+        compare(Gentle, FineTuned),
+        compare(ProbeThenFineTune, FineTuned),
+        compare(Frozen, FineTuned),
+        compare(FrozenStandardised, Frozen),
+        compare(FrozenLinear, FrozenStandardised),
     ];
-    let change = weight_change(&ae.model.encoder, &runs);
+    let classifier_starts: Vec<Start> = STARTS
+        .iter()
+        .copied()
+        .filter(|s| s.model().is_some())
+        .collect();
+    let change = weight_change(&ae.model.encoder, &classifier_starts, &runs);
     // The text says the frozen encoder did not move: a run where it did is
     // a broken experiment, not a result.
     if let Some(c) = change
@@ -243,7 +308,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     out.tables.push(repetitions_table(&t, &draws, &scores)?);
     out.tables.push(differences_table(&comparisons)?);
     out.tables.push(weight_change_table(&t, &change)?);
-    out.figures.push(test_accuracy(&t, &runs)?);
+    out.figures.push(test_accuracy(&t, &histories)?);
     let first = &draws[0];
     out.set_facts(&Facts {
         labels: first.train.len() + first.validation.len(),
@@ -254,6 +319,12 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         t_quantile: stats::t_quantile(draws.len() - 1),
         encoder_learning_rate_factor: t.encoder_learning_rate_factor,
         probe_epochs: t.probe_epochs,
+        code_head_epoch_factor: t.code_head_epoch_factor,
+        code_head_epochs: t.code_head_epoch_factor
+            * ctx
+                .config
+                .section::<super::few_shot::FewShotSection>()
+                .epochs,
         starts: STARTS
             .iter()
             .zip(&over)
@@ -282,7 +353,8 @@ fn training<B: AutodiffBackend>(
 ) -> Result<Vec<Vec<TrainedClassifier<B>>>> {
     type Job<'a, B> = Box<dyn FnOnce() -> Result<TrainedClassifier<B>> + Send + 'a>;
     let mut jobs: Vec<Job<B>> = Vec::new();
-    for start in STARTS {
+    let starts: Vec<Start> = STARTS.into_iter().filter(|s| s.model().is_some()).collect();
+    for &start in &starts {
         for d in draws {
             jobs.push(match start {
                 Start::Scratch => Box::new(move || scratch(ctx, d)),
@@ -296,10 +368,76 @@ fn training<B: AutodiffBackend>(
         }
     }
     let mut trained = parallel(jobs)?.into_iter();
-    Ok(STARTS
+    Ok(starts
         .iter()
         .map(|_| trained.by_ref().take(draws.len()).collect())
         .collect())
+}
+
+/// The heads trained on the AE encoder's standardised codes, indexed
+/// `[start][draw]` over the starts that are one: the encoder is frozen, so
+/// each draw's images and the test images are encoded once.
+fn code_heads<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    t: &Settings,
+    draws: &[Draw],
+    ae: &models::TrainedAe<B>,
+) -> Result<Vec<Vec<Vec<ClassEpoch>>>> {
+    let model = ae.model.valid();
+    let device = &ctx.device;
+    let test = &ctx.data.test;
+    let (test_codes, _) = model.encode_images(&test.images, device);
+    let encoded: Vec<[(Vec<f32>, &[u8]); 2]> = draws
+        .iter()
+        .map(|d| {
+            [d.train.split(), d.validation.split()].map(|s| {
+                (
+                    model.encode_images(&s.images, device).0,
+                    s.labels.as_slice(),
+                )
+            })
+        })
+        .collect();
+    fn codes<'a>((c, l): &'a (Vec<f32>, &'a [u8])) -> LabelledCodes<'a> {
+        LabelledCodes {
+            codes: c,
+            labels: l,
+        }
+    }
+    let test = LabelledCodes {
+        codes: &test_codes,
+        labels: &test.labels,
+    };
+    STARTS
+        .iter()
+        .filter(|s| s.model().is_none())
+        .map(|start| {
+            draws
+                .iter()
+                .zip(&encoded)
+                .map(|(d, [train, validation])| {
+                    let spec = spec(ctx, d, "random".into(), false);
+                    let kind = start
+                        .code_head(spec.model.feature_dim)
+                        .expect("a start without a model is a code head");
+                    let k = t.code_head_epoch_factor;
+                    let training = ClassifierTrainingConfig {
+                        epochs: spec.training.epochs * k,
+                        eval_every: spec.training.eval_every * k,
+                        ..spec.training.clone()
+                    };
+                    train_code_head::<B>(
+                        kind,
+                        codes(train),
+                        codes(validation),
+                        test,
+                        &training,
+                        device,
+                    )
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// How far training moved one layer of a transferred encoder from the
@@ -320,8 +458,10 @@ fn relative_change(trained: &[f32], pretrained: &[f32]) -> f64 {
     (diff / norm).sqrt()
 }
 
+/// Per transferred classifier start (`starts`, in the order of `runs`).
 fn weight_change<B: AutodiffBackend>(
     pretrained: &crate::nn::conv_ae::ConvEncoder<B>,
+    starts: &[Start],
     runs: &[Vec<TrainedClassifier<B>>],
 ) -> Vec<LayerChange> {
     let before = pretrained.layer_parameters();
@@ -330,7 +470,7 @@ fn weight_change<B: AutodiffBackend>(
     };
     let before_all = all(&before);
     let mut out = Vec::new();
-    for (start, per_draw) in STARTS.iter().zip(runs).skip(1) {
+    for (start, per_draw) in starts.iter().zip(runs).skip(1) {
         let after: Vec<Vec<(&'static str, Vec<f32>)>> = per_draw
             .iter()
             .map(|t| t.model.encoder.layer_parameters())
@@ -464,19 +604,18 @@ fn differences_table(comparisons: &[Comparison]) -> Result<Table> {
 }
 
 /// Mean test accuracy over the draws by epoch, per starting point.
-fn test_accuracy<B: AutodiffBackend>(
-    t: &Settings,
-    runs: &[Vec<TrainedClassifier<B>>],
-) -> Result<Figure> {
+fn test_accuracy(t: &Settings, histories: &[Vec<Vec<ClassEpoch>>]) -> Result<Figure> {
     let mut chart = LineChart::new("epoch", "test accuracy (mean over draws)").legend_low();
-    for (start, per_draw) in STARTS.iter().zip(runs) {
-        let epochs = &per_draw[0].history;
+    // The heads on codes train for more epochs; the figure shows the
+    // starts that share the network's budget.
+    for (start, per_draw) in STARTS.iter().zip(histories) {
+        if start.model().is_none() {
+            continue;
+        }
+        let epochs = &per_draw[0];
         let points = (0..epochs.len())
             .map(|i| {
-                let mean = per_draw
-                    .iter()
-                    .map(|t| t.history[i].test_accuracy)
-                    .sum::<f64>()
+                let mean = per_draw.iter().map(|h| h[i].test_accuracy).sum::<f64>()
                     / per_draw.len() as f64;
                 (epochs[i].epoch as f64, mean)
             })

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{BookConfig, Section, positive_rate};
+use crate::config::{BookConfig, Section, positive, positive_rate};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
@@ -14,6 +14,11 @@ pub struct TransferSection {
     /// The share of few-shot's epochs that the linear-probe-then-fine-tune
     /// variant trains the head alone before it unfreezes the encoder.
     pub probe_fraction: f64,
+    /// The heads on the frozen encoder's standardised codes train for this
+    /// many times few-shot's epochs (and are evaluated as often): only the
+    /// head trains, in milliseconds, and a linear head needs more steps to
+    /// converge than the whole network's budget gives it.
+    pub code_head_epoch_factor: usize,
 }
 
 impl Default for TransferSection {
@@ -21,6 +26,7 @@ impl Default for TransferSection {
         Self {
             encoder_learning_rate_factor: 0.1,
             probe_fraction: 0.5,
+            code_head_epoch_factor: 10,
         }
     }
 }
@@ -51,6 +57,10 @@ impl Section for TransferSection {
                  head trains alone first, then the encoder with it (got {p})"
             ));
         }
+        positive(
+            "chapter.transfer.code-head-epoch-factor",
+            self.code_head_epoch_factor,
+        )?;
         Ok(())
     }
 }
