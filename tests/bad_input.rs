@@ -43,8 +43,8 @@ fn a_non_positive_adam_epsilon_names_the_key() {
 fn settings_that_break_a_comparison_name_their_key() {
     for (from, to, key, says) in [
         (
-            "seeds = 5 ",
-            "seeds = 1 ",
+            "\nseeds = 5 ",
+            "\nseeds = 1 ",
             "chapter.few-shot.seeds",
             "at least 2",
         ),
@@ -170,7 +170,7 @@ fn out_of_range_settings_name_their_key() {
         ),
         (
             "chapter.few-shot.generated-per-class=-3",
-            "chapter.few-shot.generated-per-class",
+            "chapter.few-shot.generated-per-class: invalid value: integer `-3`",
         ),
     ] {
         let out = book.ex2(&["--set", set, "build-report"]);

@@ -209,7 +209,10 @@ mod tests {
             ),
             ("chapter.theory.x=1", "no settings of its own"),
             ("chapter.nonesuch.x=1", "unknown section [chapter.nonesuch]"),
-            ("chapter.few-shot.labels=\"many\"", "[chapter.few-shot]"),
+            (
+                "chapter.few-shot.labels=\"many\"",
+                "chapter.few-shot.labels: invalid type",
+            ),
         ] {
             let e = book(&[set]).unwrap_err();
             assert!(e.contains(names), "{set}: {e}");

@@ -36,8 +36,16 @@ pub fn complete<S: Section>(book: &mut BookConfig) -> Result<(), String> {
         .chapter
         .remove(S::ID)
         .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
-    let section: S =
-        serde_json::from_value(raw).map_err(|e| format!("[chapter.{}]: {e}", S::ID))?;
+    // The path names the setting a type error is in (serde alone names
+    // only the section).
+    let section: S = serde_path_to_error::deserialize(raw).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            format!("[chapter.{}]: {}", S::ID, e.inner())
+        } else {
+            format!("chapter.{}.{path}: {}", S::ID, e.inner())
+        }
+    })?;
     section.validate(book)?;
     let value = serde_json::to_value(&section).expect("a section serialises");
     book.chapter.insert(S::ID.to_string(), value);
