@@ -32,6 +32,9 @@ pub enum HeadKind {
     Mlp { hidden: usize },
 }
 
+// One head per training, moved by value through the optimiser: the size
+// difference between the variants costs nothing here.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum CodeHead<B: Backend> {
     Linear(Linear<B>),

@@ -232,6 +232,9 @@ fn paths<B: AutodiffBackend>(
     }
 }
 
+/// One small set's size, and every draw's AE with its paths.
+type SetPaths<'a, B> = (usize, Vec<(&'a TrainedAe<B>, Paths)>);
+
 fn median(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);
@@ -250,7 +253,7 @@ pub(super) fn adversary<B: AutodiffBackend>(
     let starts = starts(ctx);
     let full = paths(ctx, trained.book(), clf, &starts);
     // Per small set: every draw's AE and paths.
-    let small: Vec<(usize, Vec<(&TrainedAe<B>, Paths)>)> = trained
+    let small: Vec<SetPaths<B>> = trained
         .small_sets()
         .into_iter()
         .map(|(n, draws)| {
