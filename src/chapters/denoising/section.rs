@@ -30,7 +30,7 @@ impl Default for DenoisingSection {
             plot_points: 2000,
             tsne_perplexity: 30.0,
             tsne_iterations: 500,
-            budget_multiples: vec![2, 4],
+            budget_multiples: vec![3],
         }
     }
 }
