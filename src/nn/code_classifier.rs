@@ -7,7 +7,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -85,6 +85,26 @@ impl Standardisation {
     }
 }
 
+/// Examples `idx` of the codes `x` (`n × dim`) and their labels, as one
+/// batch on the device.
+pub(super) fn code_batch<B: Backend>(
+    x: &[f32],
+    labels: &[u8],
+    dim: usize,
+    idx: &[usize],
+    device: &B::Device,
+) -> (Tensor<B, 2>, Tensor<B, 1, Int>) {
+    let mut codes = Vec::with_capacity(idx.len() * dim);
+    for &i in idx {
+        codes.extend_from_slice(&x[i * dim..(i + 1) * dim]);
+    }
+    let batch_labels: Vec<u8> = idx.iter().map(|&i| labels[i]).collect();
+    (
+        Tensor::from_data(TensorData::new(codes, [idx.len(), dim]), device),
+        labels_tensor::<B>(&batch_labels, device),
+    )
+}
+
 /// Settings of the code classifier's training.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct CodeClassifierTraining {
@@ -114,18 +134,11 @@ pub fn fit_code_classifier<B: AutodiffBackend>(
     let mut rng = StdRng::seed_from_u64(t.seed);
     let mut order: Vec<usize> = (0..n).collect();
     let batch = t.batch_size.min(n).max(1);
-    let (mut bx, mut by) = (Vec::new(), Vec::new());
     for _ in 0..t.epochs {
         order.shuffle(&mut rng);
         for idx in order.chunks_exact(batch) {
-            bx.clear();
-            by.clear();
-            for &i in idx {
-                bx.extend_from_slice(&x[i * dim..(i + 1) * dim]);
-                by.push(labels[i]);
-            }
-            let input = Tensor::from_data(TensorData::new(bx.clone(), [idx.len(), dim]), device);
-            let loss = ce.forward(model.forward(input), labels_tensor::<B>(&by, device));
+            let (input, targets) = code_batch::<B>(&x, labels, dim, idx, device);
+            let loss = ce.forward(model.forward(input), targets);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(t.learning_rate, model, grads);
         }

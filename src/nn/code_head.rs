@@ -20,7 +20,7 @@ use rand::seq::SliceRandom;
 use super::batch::read_f32;
 use super::classifier::{ClassifierConfig, MlpHead};
 use super::classify::{ClassEpoch, ClassifierTrainingConfig, labels_tensor};
-use super::code_classifier::Standardisation;
+use super::code_classifier::{Standardisation, code_batch};
 use super::init::seeded_init;
 
 /// The head's shape.
@@ -130,21 +130,14 @@ pub fn train_code_head<B: AutodiffBackend>(
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..n).collect();
     let batch = config.batch_size.min(n);
-    let (mut bx, mut by) = (Vec::new(), Vec::new());
     let mut history = Vec::new();
     let mut elapsed = 0.0;
     for epoch in 1..=config.epochs {
         let started = Instant::now();
         order.shuffle(&mut rng);
         for idx in order.chunks_exact(batch) {
-            bx.clear();
-            by.clear();
-            for &i in idx {
-                bx.extend_from_slice(&x[i * dim..(i + 1) * dim]);
-                by.push(train.labels[i]);
-            }
-            let input = Tensor::from_data(TensorData::new(bx.clone(), [idx.len(), dim]), device);
-            let loss = ce.forward(head.forward(input), labels_tensor::<B>(&by, device));
+            let (input, targets) = code_batch::<B>(&x, train.labels, dim, idx, device);
+            let loss = ce.forward(head.forward(input), targets);
             let grads = GradientsParams::from_grads(loss.backward(), &head);
             head = optim.step(config.learning_rate, head, grads);
         }
