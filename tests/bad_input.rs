@@ -169,6 +169,10 @@ fn out_of_range_settings_name_their_key() {
             "chapter.denoising.budget-multiples holds 1",
         ),
         (
+            "chapter.transfer.code-head-epoch-factor=0",
+            "chapter.transfer.code-head-epoch-factor",
+        ),
+        (
             "chapter.few-shot.generated-per-class=-3",
             "chapter.few-shot.generated-per-class: invalid value: integer `-3`",
         ),
