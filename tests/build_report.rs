@@ -2,30 +2,9 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{Book, pdf_text, stderr};
-
-/// Every non-volatile table of a run: `chapter/table.csv` → contents.
-fn stable_tables(run: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for chapter in std::fs::read_dir(run.join("tables")).unwrap() {
-        let dir = chapter.unwrap().path();
-        let schemas: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join("tables.json")).unwrap()).unwrap();
-        for s in schemas.as_array().unwrap() {
-            if s["volatile"].as_bool().unwrap() {
-                continue;
-            }
-            let name = s["name"].as_str().unwrap();
-            let csv = std::fs::read_to_string(dir.join(format!("{name}.csv"))).unwrap();
-            let chapter = dir.file_name().unwrap().to_string_lossy();
-            out.insert(format!("{chapter}/{name}.csv"), csv);
-        }
-    }
-    out
-}
+use common::{Book, manifest, pdf_text, stable_tables, stderr};
 
 fn csv_rows(path: &Path) -> Vec<Vec<String>> {
     std::fs::read_to_string(path)
@@ -47,10 +26,6 @@ fn split_csv_line(line: &str) -> Vec<String> {
         }
     }
     fields
-}
-
-fn manifest(run: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap()
 }
 
 #[test]

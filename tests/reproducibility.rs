@@ -293,6 +293,12 @@ fn kill_9_mid_training_loses_at_most_the_model_in_training() {
         .filter(|n| n.starts_with(".tmp-") || n.starts_with(".old-"))
         .collect();
     assert!(staging.is_empty(), "staging left behind: {staging:?}");
+    // The killed process's claim (on the model it was training, or had
+    // just stored) was taken over or swept (its pid is gone).
+    let claims: Vec<_> = std::fs::read_dir(cache.join(".claims"))
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(claims.is_empty(), "claims left behind: {claims:?}");
 
     // `chapter --force` retrains what the chapter uses, under the same keys.
     let out = book.ex2(&["chapter", "autoencoder", "--force"]);
@@ -406,5 +412,123 @@ fn several_seeds_report_means_and_deviations() {
         stderr(&out).contains("must be at least 1"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// The plan's entries by name: (key, keys it depends on).
+fn plan_keys(book: &Book) -> std::collections::BTreeMap<String, (String, Vec<String>)> {
+    let out = book.ex2(&["plan", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    plan.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let deps = e["depends_on"].as_array().unwrap();
+            (
+                e["name"].as_str().unwrap().to_string(),
+                (
+                    e["key"].as_str().unwrap().to_string(),
+                    deps.iter()
+                        .map(|d| d.as_str().unwrap().to_string())
+                        .collect(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// What an entry's training measured, epoch by epoch, timings left out
+/// (the model file's bytes hold random parameter ids, not only weights).
+fn measured_history(cache: &Path, key: &str) -> Vec<serde_json::Value> {
+    let history: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cache.join(key).join("history.json")).unwrap())
+            .unwrap();
+    history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            let fields = r.as_object_mut().unwrap();
+            fields.retain(|k, _| !k.contains("seconds"));
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn train_stores_one_planned_model_once_and_says_what_it_cannot_train() {
+    let book = Book::with_chapters(&["classifier-decoding"], |t| t);
+    let plan = plan_keys(&book);
+    let (classifier, _) = &plan["classifier/classifier"];
+    let (decoder, decoder_deps) = &plan["classifier-decoding/decoder"];
+    assert_eq!(decoder_deps, std::slice::from_ref(classifier));
+
+    let out = book.ex2(&["train", "no-such-model"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no model of this book") && stderr(&out).contains("ex2 plan"),
+        "{}",
+        stderr(&out)
+    );
+    // The decoder is built on the classifier's encoder: not before it.
+    let out = book.ex2(&["train", "classifier-decoding/decoder"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains(classifier.as_str()) && stderr(&out).contains("train those first"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Two processes at once on one store: one trains, the other waits for
+    // it (or finds it stored) and trains nothing.
+    let start = || {
+        book.command(&["train", classifier])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    for o in &outs {
+        assert!(o.status.success(), "{}", stderr(o));
+    }
+    let said: Vec<String> = outs.iter().map(stdout).collect();
+    assert_eq!(
+        said.iter()
+            .filter(|s| s.contains("trained and stored"))
+            .count(),
+        1,
+        "{said:?}"
+    );
+    let out = book.ex2(&["train", classifier]);
+    assert!(
+        stdout(&out).contains("is cached: nothing to train"),
+        "{}",
+        stdout(&out)
+    );
+    let out = book.ex2(&["train", decoder]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A build uses what `train` stored, and the same spec trained by a
+    // build measures the same losses to the last bit: the job and the
+    // build are one training.
+    let out = book.ex2(&["build-report"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = book.runs().pop().unwrap();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let hits = m["model_cache"]["hits"].as_array().unwrap();
+    for key in [classifier, decoder] {
+        assert!(hits.iter().any(|h| h == key.as_str()), "{key}: {m}");
+    }
+    let built = Book::with_chapters(&["classifier"], |t| t);
+    let out = built.ex2(&["build-report"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        measured_history(&built.path().join("runs/cache"), classifier),
+        measured_history(&book.path().join("runs/cache"), classifier)
     );
 }

@@ -78,6 +78,33 @@ pub struct BuildArgs {
     /// thread each (0: one per core). Results do not depend on it.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub jobs: usize,
+    #[command(flatten)]
+    pub executor: ExecutorArgs,
+}
+
+/// Where the models train (`build-report`, `chapter`).
+#[derive(Debug, Clone, Args)]
+pub struct ExecutorArgs {
+    /// `local`: in this process. `slurm`: one `sbatch` job per model the
+    /// store lacks (`ex2 train <key>`), then the book renders here from the
+    /// store, which must be on a filesystem every node shares.
+    #[arg(long, value_enum, default_value_t = Executor::Local)]
+    pub executor: Executor,
+    /// An option for every `sbatch`, e.g. `--slurm-opt=--partition=gpu`
+    /// (repeatable; with `--backend cuda` each job asks for `--gres=gpu:1`
+    /// unless one of these sets `--gres` or `--gpus`).
+    #[arg(long = "slurm-opt", value_name = "OPTION", allow_hyphen_values = true)]
+    pub slurm_options: Vec<String>,
+    /// With `--executor slurm`: submit the jobs and exit; a later
+    /// `build-report` renders what they stored.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Executor {
+    Local,
+    Slurm,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +118,9 @@ pub enum Command {
     /// Every cached model the book needs, its cache key, and whether the
     /// cache has it; trains nothing.
     Plan(PlanArgs),
+    /// Train one planned model into the store and exit (what a cluster job
+    /// runs); does nothing when the store has it.
+    Train(TrainArgs),
     /// Compare the metric tables of two runs. Exit status: 0 within
     /// tolerance, 1 when something differs, 2 on error.
     Diff(DiffArgs),
@@ -169,6 +199,16 @@ pub struct ListArgs {
 pub struct PlanArgs {
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The model: its cache key or its plan name (`ex2 plan` lists both).
+    pub model: String,
     #[command(flatten)]
     pub backend: BackendArgs,
     #[command(flatten)]

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod runner;
+pub mod slurm;
 
 #[cfg(test)]
 mod key_coverage;

@@ -34,6 +34,9 @@ pub struct BuildOptions {
     pub force: bool,
     /// How many trainings run at once (`scheduler::Budget`).
     pub budget: crate::runtime::scheduler::Budget,
+    /// Set when cluster jobs trained the models: this build trains none, and
+    /// a missing model fails its chapters with its job's error (by key).
+    pub trained_elsewhere: Option<std::collections::BTreeMap<String, String>>,
 }
 
 pub struct BuildSummary {
@@ -102,6 +105,7 @@ struct BookTask<'a> {
     run_chapters: &'a [ChapterId],
     backend: BackendKind,
     force: bool,
+    trained_elsewhere: Option<&'a std::collections::BTreeMap<String, String>>,
 }
 
 struct Computed {
@@ -119,9 +123,12 @@ impl BackendTask for BookTask<'_> {
         device: B::Device,
         device_name: String,
     ) -> Result<Computed> {
-        let artifacts =
+        let mut artifacts =
             ArtifactStore::new(self.runs.cache_dir(), key_context(self.backend, self.data))
                 .retraining(self.force);
+        if let Some(failed) = self.trained_elsewhere {
+            artifacts = artifacts.trained_elsewhere(failed.clone());
+        }
         let ctx = Ctx::<B> {
             device,
             config: self.config,
@@ -376,13 +383,19 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
         data.dir.display()
     );
     let runs = Runs::of(config);
-    let _lock = runs.lock(opts.lock_wait)?;
+    // The store's lock is held while a run directory is created and while
+    // the finished run is written, not while models train: processes that
+    // share the cache (another build, cluster jobs) train each model once
+    // through its per-key claim (`store::claim`), not one after another.
+    let run = {
+        let _lock = runs.lock(opts.lock_wait)?;
+        runs.create(&config.profile_name)?
+    };
     crate::runtime::scheduler::configure(opts.budget);
     eprintln!(
         "up to {} trainings at a time, {} thread(s) each",
         opts.budget.jobs, opts.budget.threads_per_job
     );
-    let run = runs.create(&config.profile_name)?;
     eprintln!("run {} in {}", run.id, run.dir.display());
 
     let computed = dispatch(
@@ -395,6 +408,7 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
             run_chapters: &opts.run_chapters,
             backend: opts.backend,
             force: opts.force,
+            trained_elsewhere: opts.trained_elsewhere.as_ref(),
         },
     )?;
 
@@ -438,6 +452,7 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
     }
     let pdf = report::typst::compile_pdf(&source, files)?;
     manifest.render_seconds = Some(rendering.elapsed().as_secs_f64());
+    let _lock = runs.lock(opts.lock_wait)?;
     run.write_book(&source, &pdf)?;
     write_atomic(&opts.out, &pdf)?;
     run.write_manifest(&manifest)?;

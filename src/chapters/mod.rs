@@ -38,10 +38,10 @@ macro_rules! dispatch_chapters {
         }
 
         /// The cached models chapter `id` loads or trains.
-        pub fn chapter_models<B: AutodiffBackend>(
+        pub fn chapter_models<'a, B: AutodiffBackend>(
             id: ChapterId,
-            ctx: &Ctx<B>,
-        ) -> Result<Vec<PlannedModel>> {
+            ctx: &'a Ctx<B>,
+        ) -> Result<Vec<PlannedModel<'a>>> {
             match id {
                 $(ChapterId::$variant => $module::models(ctx),)*
             }
@@ -148,8 +148,8 @@ pub fn classify_digits<B: burn::tensor::backend::Backend>(
 
 /// Every cached model the book's chapters need, each once, in book order:
 /// the plan a build loads or trains (with the profile's first seed).
-pub fn book_models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
-    let mut planned: Vec<PlannedModel> = Vec::new();
+pub fn book_models<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> Result<Vec<PlannedModel<'a>>> {
+    let mut planned: Vec<PlannedModel<'a>> = Vec::new();
     for &id in &ctx.config.book.book.chapters {
         for m in chapter_models(id, ctx)? {
             match planned.iter().find(|p| p.name == m.name) {

@@ -214,6 +214,15 @@ pub fn book_autoencoder<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<TrainedAe<B>
     )
 }
 
+/// `spec` evaluated on the test images once, after its last epoch, for a
+/// model whose per-epoch test error nothing reads: an evaluation costs
+/// about a quarter of a quick-profile epoch (README), and the training is
+/// the same whatever `eval_every` (a unit test in `nn::train` checks it).
+pub fn evaluated_at_end<C>(mut spec: AutoencoderSpec<C>) -> AutoencoderSpec<C> {
+    spec.training.eval_every = spec.training.epochs;
+    spec
+}
+
 /// The book AE's spec with its warm-up set to `mse_warmup_epochs`. Other
 /// chapters vary one field of it (d, noise, training set), so the d=12 AE
 /// of the latent sweep is the book's AE, trained once.
@@ -315,10 +324,14 @@ pub fn book_classifier<B: AutodiffBackend>(
     classifier(ctx, "classifier", book_classifier_spec(ctx), None)
 }
 
+/// How a planned model is obtained: loaded from the cache, or trained and
+/// stored there first (what `ex2 train <key>` runs).
+pub type Obtain<'a> = Box<dyn FnOnce() -> Result<()> + 'a>;
+
 /// A model the book needs, as the cache names it: what `ex2` would load or
-/// train, without doing either.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlannedModel {
+/// train, and how, without doing either yet.
+#[derive(Serialize)]
+pub struct PlannedModel<'a> {
     /// `chapter/model`, unique within a book.
     pub name: String,
     pub kind: String,
@@ -327,41 +340,60 @@ pub struct PlannedModel {
     /// cached by comparing with the cached ones.
     #[serde(skip)]
     pub described: serde_json::Value,
+    /// Loads or trains it, as the chapter that plans it does.
+    #[serde(skip)]
+    pub obtain: Obtain<'a>,
 }
 
-impl PlannedModel {
+impl<'a> PlannedModel<'a> {
+    /// The model of `kind` and `spec`, which `obtain` loads or trains (the
+    /// same call the chapter makes, so the key it stores is this one).
     pub fn new(
         store: &ArtifactStore,
         name: impl Into<String>,
         kind: &str,
         spec: &impl Serialize,
+        obtain: impl FnOnce() -> Result<()> + 'a,
     ) -> Self {
         Self {
             name: name.into(),
             kind: kind.into(),
             key: store.key(kind, spec),
             described: store.described(spec),
+            obtain: Box::new(obtain),
         }
     }
 }
 
+impl std::fmt::Debug for PlannedModel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlannedModel")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The book AE as a planned model (chapters that use it list it).
-pub fn planned_book_autoencoder<B: AutodiffBackend>(ctx: &Ctx<B>) -> PlannedModel {
+pub fn planned_book_autoencoder<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> PlannedModel<'a> {
     PlannedModel::new(
         ctx.artifacts,
         "autoencoder/conv-ae",
         CONV_AE,
         &book_autoencoder_spec(ctx),
+        move || book_autoencoder(ctx).map(drop),
     )
 }
 
 /// The book classifier as a planned model.
-pub fn planned_book_classifier<B: AutodiffBackend>(ctx: &Ctx<B>) -> PlannedModel {
+pub fn planned_book_classifier<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> PlannedModel<'a> {
     PlannedModel::new(
         ctx.artifacts,
         "classifier/classifier",
         CLASSIFIER,
         &book_classifier_spec(ctx),
+        move || book_classifier(ctx).map(drop),
     )
 }
 

@@ -128,12 +128,15 @@ fn check_final_l1(name: &str, l1: f64, black_l1: f64, images: &str) -> Result<()
 pub struct EpochRecord {
     pub epoch: usize,
     pub loss: ReconstructionLoss,
-    /// Mean L1 over the training batches since the previous record (as
-    /// they were seen, noisy inputs included).
+    /// Mean L1 over the record's epoch's training batches (as they were
+    /// seen, noisy inputs included): with `eval_every > 1` the last epoch's,
+    /// not an average back to the previous record, which would mix in the
+    /// warm-up's early losses.
     pub train_l1: f64,
+    /// Wall time of the training steps since the previous record,
+    /// evaluation excluded.
     pub test_l1: f64,
     pub test_mse: f64,
-    /// Wall time of the epoch's training steps, evaluation excluded.
     pub train_seconds: f64,
     pub eval_seconds: f64,
 }
@@ -180,9 +183,9 @@ where
     let mut noisy = Vec::new();
     let progress = TrainProgress::new(name, config.epochs, batches);
     let mut history = Vec::new();
-    // Between evaluations (eval_every > 1): what the next record sums.
-    let (mut l1_sum_since_eval, mut batches_since_eval, mut train_seconds_since_eval) =
-        (0.0, 0usize, 0.0);
+    // Between evaluations (eval_every > 1): the training time the next
+    // record sums.
+    let mut train_seconds_since_eval = 0.0;
 
     for epoch in 1..=config.epochs {
         let started = Instant::now();
@@ -229,13 +232,9 @@ where
         }
         let train_seconds = started.elapsed().as_secs_f64();
         if epoch % config.eval_every.max(1) != 0 && epoch != config.epochs {
-            l1_sum_since_eval += l1_sum;
-            batches_since_eval += batches;
             train_seconds_since_eval += train_seconds;
             continue;
         }
-        let l1_sum = l1_sum + std::mem::take(&mut l1_sum_since_eval);
-        let seen = batches + std::mem::take(&mut batches_since_eval);
         let train_seconds = train_seconds + std::mem::take(&mut train_seconds_since_eval);
         let eval_started = Instant::now();
         let eval = evaluate_on_device(&model.valid(), &test_data, &test_data);
@@ -245,7 +244,7 @@ where
         let record = EpochRecord {
             epoch,
             loss: loss_kind,
-            train_l1: l1_sum / seen as f64,
+            train_l1: l1_sum / batches as f64,
             test_l1: eval.l1,
             test_mse: eval.mse,
             train_seconds,
@@ -311,6 +310,42 @@ mod tests {
         let stuck = [record(1, 0.125)];
         let e = super::check_learned_training_set("ae", &stuck, black).unwrap_err();
         assert!(e.to_string().contains("final training L1 0.1250"), "{e}");
+    }
+
+    /// The last record's training L1 is its own epoch's, whatever
+    /// `eval_every`: evaluating less often must not average the warm-up's
+    /// early losses into it (the small-set AEs are judged on it).
+    #[test]
+    fn the_last_records_training_l1_is_its_epochs_own() {
+        use crate::nn::conv_ae::ConvAutoencoderConfig;
+        let device = Default::default();
+        let images = crate::data::Images {
+            count: 4,
+            rows: 28,
+            cols: 28,
+            pixels: (0..4 * 784).map(|i| ((i * 37) % 251) as u8).collect(),
+        };
+        let run = |eval_every: usize| {
+            let config = super::ReconstructionTrainingConfig::new(4, 4, 1e-2, 3)
+                .with_mse_warmup_epochs(1)
+                .with_eval_every(eval_every);
+            let model = crate::nn::init::seeded_init::<B, _>(&device, 5, || {
+                ConvAutoencoderConfig::new(2).init::<B>(&device)
+            });
+            let (_, h) =
+                super::train_reconstruction("t", model, &images, &images, &config, &device)
+                    .unwrap();
+            h
+        };
+        let every = run(1);
+        let once = run(4);
+        assert_eq!(once.len(), 1);
+        assert_eq!(once[0].train_l1, every[3].train_l1);
+        assert_eq!(once[0].test_l1, every[3].test_l1, "the same model");
+        assert_ne!(
+            every[0].train_l1, every[3].train_l1,
+            "training changed the loss"
+        );
     }
 
     #[test]

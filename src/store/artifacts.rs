@@ -21,6 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::base::hash::sha256_hex;
+use crate::store::claim::{Claim, Claimed};
 
 /// The file of a computed (non-model) entry.
 const RESULT: &str = "result.json";
@@ -65,6 +66,9 @@ pub struct ArtifactStore {
     /// same model (another chapter, running at the same time) waits for the
     /// first and then loads it, instead of training it twice.
     in_flight: Mutex<BTreeMap<String, Arc<Mutex<()>>>>,
+    /// Set when another executor (Slurm jobs) trained the models: a model
+    /// the cache lacks is an error, with its failed job's message if any.
+    elsewhere: Option<BTreeMap<String, String>>,
 }
 
 /// A computed result (not a model) from the store.
@@ -91,7 +95,16 @@ impl ArtifactStore {
             force: false,
             trained: Mutex::default(),
             in_flight: Mutex::default(),
+            elsewhere: None,
         }
+    }
+
+    /// The models were trained elsewhere (cluster jobs): a model the cache
+    /// lacks fails its chapter with `failed[key]` (the job's error) instead
+    /// of training here.
+    pub fn trained_elsewhere(mut self, failed: BTreeMap<String, String>) -> Self {
+        self.elsewhere = Some(failed);
+        self
     }
 
     /// With `force`, every model is retrained (once per process) even when
@@ -220,27 +233,43 @@ impl ArtifactStore {
         crate::runtime::timing::record(crate::runtime::timing::Phase::Waiting, waiting.elapsed());
         let dir = self.path(&key);
         let skip_cache = self.force && !self.trained.lock().expect("trained lock").contains(&key);
-        if dir.join(RESULT).is_file() && !skip_cache {
-            match std::fs::read(dir.join(RESULT))
-                .map_err(anyhow::Error::from)
-                .and_then(|b| Ok(serde_json::from_slice::<R>(&b)?))
-            {
-                Ok(value) => {
-                    self.stats
-                        .lock()
-                        .expect("stats lock")
-                        .result_hits
-                        .push(key.clone());
-                    return Ok(Computed {
-                        value,
-                        key,
-                        cached: true,
-                    });
+        let mut use_cache = !skip_cache;
+        let mut _claim = None;
+        loop {
+            if use_cache && dir.join(RESULT).is_file() {
+                match std::fs::read(dir.join(RESULT))
+                    .map_err(anyhow::Error::from)
+                    .and_then(|b| Ok(serde_json::from_slice::<R>(&b)?))
+                {
+                    Ok(value) => {
+                        self.stats
+                            .lock()
+                            .expect("stats lock")
+                            .result_hits
+                            .push(key.clone());
+                        return Ok(Computed {
+                            value,
+                            key,
+                            cached: true,
+                        });
+                    }
+                    Err(e) => {
+                        eprintln!(
+                            "cache entry {} is unreadable ({e:#}); computing it again",
+                            dir.display()
+                        );
+                        use_cache = false;
+                    }
                 }
-                Err(e) => eprintln!(
-                    "cache entry {} is unreadable ({e:#}); computing it again",
-                    dir.display()
-                ),
+            }
+            if _claim.is_some() {
+                break;
+            }
+            // Another process (a second build, a cluster job) may be
+            // computing it: wait for it, or hold the key while computing.
+            match Claim::acquire(&self.dir, &key, || use_cache && dir.join(RESULT).is_file())? {
+                Claimed::Held(c) => _claim = Some(c),
+                Claimed::Done => {}
             }
         }
         let value = compute()?;
@@ -251,6 +280,7 @@ impl ArtifactStore {
         }))?;
         self.store(
             &key,
+            !use_cache,
             &[
                 (RESULT, serde_json::to_vec_pretty(&value)?),
                 ("spec.json", spec_json),
@@ -307,37 +337,68 @@ impl ArtifactStore {
         crate::runtime::timing::record(crate::runtime::timing::Phase::Waiting, waiting.elapsed());
         let dir = self.path(&key);
         let skip_cache = self.force && !self.trained.lock().expect("trained lock").contains(&key);
-        if dir.join("model.mpk").is_file() && !skip_cache {
-            // An untrained model's parameters are lazy: building and loading
-            // it may draw from the backend's global generator, which a model
-            // being seeded in another thread is using. Hold the init lock so
-            // a cache hit never shifts another model's initial weights.
-            let loaded = {
-                let _guard = crate::nn::init::init_lock();
-                load::<B, M, H>(&dir, init(), device)
-            };
-            match loaded {
-                Ok((model, history)) => {
-                    self.stats
-                        .lock()
-                        .expect("stats lock")
-                        .hits
-                        .push(key.clone());
-                    return Ok(Artifact {
-                        model,
-                        history,
-                        key,
-                        cached: true,
-                    });
+        let mut use_cache = !skip_cache;
+        let mut init = Some(init);
+        let mut _claim = None;
+        loop {
+            if use_cache && dir.join("model.mpk").is_file() {
+                // An untrained model's parameters are lazy: building and
+                // loading it may draw from the backend's global generator,
+                // which a model being seeded in another thread is using.
+                // Hold the init lock so a cache hit never shifts another
+                // model's initial weights.
+                let loaded = {
+                    let _guard = crate::nn::init::init_lock();
+                    let untrained = init.take().expect("loaded at most once")();
+                    load::<B, M, H>(&dir, untrained, device)
+                };
+                match loaded {
+                    Ok((model, history)) => {
+                        self.stats
+                            .lock()
+                            .expect("stats lock")
+                            .hits
+                            .push(key.clone());
+                        return Ok(Artifact {
+                            model,
+                            history,
+                            key,
+                            cached: true,
+                        });
+                    }
+                    Err(e) => {
+                        eprintln!(
+                            "cache entry {} is unreadable ({e:#}); retraining",
+                            dir.display()
+                        );
+                        use_cache = false;
+                    }
                 }
-                Err(e) => eprintln!(
-                    "cache entry {} is unreadable ({e:#}); retraining",
-                    dir.display()
-                ),
+            }
+            if _claim.is_some() {
+                break;
+            }
+            // Another process (a second build, a cluster job) may be
+            // training it: wait for it, or hold the key while training.
+            // Waiting happens outside a training slot.
+            match Claim::acquire(&self.dir, &key, || {
+                use_cache && dir.join("model.mpk").is_file()
+            })? {
+                Claimed::Held(c) => _claim = Some(c),
+                Claimed::Done => {}
             }
         }
+        if let Some(failed) = &self.elsewhere {
+            anyhow::bail!(
+                "{}",
+                failed.get(&key).cloned().unwrap_or_else(|| format!(
+                    "model {key} is not in the store, and this build trains nothing itself \
+                     (its models were trained by cluster jobs)"
+                ))
+            );
+        }
         let (model, history) = crate::runtime::scheduler::in_training_slot(train)?;
-        let model = self.save(&key, spec, model, &history)?;
+        let model = self.save(&key, !use_cache, spec, model, &history)?;
         self.trained
             .lock()
             .expect("trained lock")
@@ -358,6 +419,7 @@ impl ArtifactStore {
     fn save<B: Backend, M: Module<B>, H: Serialize, S: Serialize>(
         &self,
         key: &str,
+        replace: bool,
         spec: &S,
         model: M,
         history: &H,
@@ -375,6 +437,7 @@ impl ArtifactStore {
         let history_json = serde_json::to_vec_pretty(history)?;
         self.store(
             key,
+            replace,
             &[
                 ("model.mpk", bytes),
                 ("spec.json", spec_json),
@@ -387,7 +450,9 @@ impl ArtifactStore {
     /// Writes an entry's files into a temporary directory and renames it
     /// into place, so a killed process leaves a whole entry or none. The
     /// first file is the one whose presence marks the entry as there.
-    fn store(&self, key: &str, files: &[(&str, Vec<u8>)]) -> Result<()> {
+    /// `replace` (under `--force`, or for an unreadable entry) moves an
+    /// existing entry aside instead of keeping it.
+    fn store(&self, key: &str, replace: bool, files: &[(&str, Vec<u8>)]) -> Result<()> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
         let tmp = tempfile::Builder::new()
@@ -399,8 +464,8 @@ impl ArtifactStore {
         let complete = files[0].0;
         let dst = self.path(key);
         let tmp = tmp.keep();
-        if self.force && dst.exists() {
-            // Replacing on purpose (--force): move the old entry aside first.
+        if replace && dst.exists() {
+            // Replacing on purpose: move the old entry aside first.
             let old = self.dir.join(format!(".old-{key}-{}", std::process::id()));
             std::fs::rename(&dst, &old).with_context(|| format!("replacing {}", dst.display()))?;
             let _ = std::fs::remove_dir_all(&old);

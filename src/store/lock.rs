@@ -1,7 +1,8 @@
-//! One ex2 process at a time on a runs directory: an advisory lock on
-//! `<runs>/.lock`. A second process waits with a message (up to a limit),
-//! then errors; neither can leave the other's cache or runs half-written.
-//! The OS drops the lock when the holder exits, even on kill -9.
+//! One ex2 process at a time creates or writes a run directory and sweeps
+//! the cache's staging: an advisory lock on `<runs>/.lock`, held for those
+//! steps only (models train under per-key claims, `store::claim`). A
+//! second process waits with a message (up to a limit), then errors. The
+//! OS drops the lock when the holder exits, even on kill -9.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};

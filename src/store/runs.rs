@@ -23,6 +23,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use super::claim;
 use super::lock::StoreLock;
 use super::manifest::{ChapterRecord, Manifest};
 use crate::base::atomic::write_atomic;
@@ -86,10 +87,10 @@ impl Runs {
         self.dir.join("bench")
     }
 
-    /// Takes the directory's lock (one ex2 process at a time), then removes
-    /// the cache's staging directories (`.tmp-…`, `.old-…`): with the lock
-    /// held no other process is writing, so any there were left by one that
-    /// was killed mid-write.
+    /// Takes the directory's lock, then removes the cache's staging
+    /// directories (`.tmp-…`, `.old-…`) of keys no live process claims:
+    /// an entry is staged only under its key's claim, so those were left by
+    /// a process killed mid-write.
     pub fn lock(&self, wait: Duration) -> Result<StoreLock> {
         let lock = StoreLock::acquire(&self.dir, wait)?;
         sweep_staging(&self.cache_dir());
@@ -387,9 +388,12 @@ fn files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
-/// Removes the staging directories of `cache` (best effort: a stale one
-/// only costs disk space, never a wrong result). Returns how many went.
+/// Removes the staging directories of `cache` and the claims of holders
+/// that are gone (best effort: a stale one only costs disk space, or a
+/// wait until it is recognised as stale). Returns how many staging
+/// directories went.
 fn sweep_staging(cache: &Path) -> usize {
+    claim::remove_stale(cache);
     let Ok(entries) = std::fs::read_dir(cache) else {
         return 0;
     };
@@ -398,8 +402,16 @@ fn sweep_staging(cache: &Path) -> usize {
         .filter(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            (name.starts_with(".tmp-") || name.starts_with(".old-"))
-                && e.file_type().is_ok_and(|t| t.is_dir())
+            let Some(staged) = name
+                .strip_prefix(".tmp-")
+                .or_else(|| name.strip_prefix(".old-"))
+            else {
+                return false;
+            };
+            // `<key>-<suffix>`: a live claim on the key means its holder
+            // (another build, a cluster job) is writing it now.
+            let key = staged.rsplit_once('-').map_or(staged, |(k, _)| k);
+            e.file_type().is_ok_and(|t| t.is_dir()) && !claim::is_held(cache, key)
         })
         .filter(|e| std::fs::remove_dir_all(e.path()).is_ok())
         .count()
@@ -432,6 +444,44 @@ mod tests {
             vec!["conv-ae-1234".to_string()],
             "stored entries stay"
         );
+    }
+
+    #[test]
+    fn staging_of_a_key_a_live_process_holds_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::new(dir.path().join("runs"));
+        let cache = runs.cache_dir();
+        std::fs::create_dir_all(cache.join(".claims")).unwrap();
+        // This process holds conv-ae-5678 (as a cluster job writing it would).
+        std::fs::write(
+            cache.join(".claims/conv-ae-5678"),
+            format!(
+                "host {}\npid {}\n",
+                gethostname::gethostname().to_string_lossy(),
+                std::process::id()
+            ),
+        )
+        .unwrap();
+        for d in [".tmp-conv-ae-5678-XyZw", ".tmp-conv-ae-1234-AbCd"] {
+            std::fs::create_dir_all(cache.join(d)).unwrap();
+        }
+        // A killed holder's claim, on a key it had stored.
+        std::fs::write(
+            cache.join(".claims/conv-ae-9999"),
+            format!(
+                "host {}\npid 4194399\n",
+                gethostname::gethostname().to_string_lossy()
+            ),
+        )
+        .unwrap();
+        let _lock = runs.lock(Duration::ZERO).unwrap();
+        assert!(
+            cache.join(".tmp-conv-ae-5678-XyZw").is_dir(),
+            "being written"
+        );
+        assert!(!cache.join(".tmp-conv-ae-1234-AbCd").exists(), "litter");
+        assert!(cache.join(".claims/conv-ae-5678").exists(), "a live claim");
+        assert!(!cache.join(".claims/conv-ae-9999").exists(), "a dead one");
     }
 
     #[test]

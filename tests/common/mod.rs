@@ -88,7 +88,14 @@ impl Book {
         let mut runs: Vec<_> = std::fs::read_dir(self.path().join("runs"))
             .map(|d| {
                 d.map(|e| e.unwrap().path())
-                    .filter(|p| p.is_dir() && !p.ends_with("cache"))
+                    // `<timestamp>-<profile>`; not cache/, slurm/, bench/.
+                    .filter(|p| {
+                        p.is_dir()
+                            && p.file_name().is_some_and(|n| {
+                                n.to_string_lossy()
+                                    .starts_with(|c: char| c.is_ascii_digit())
+                            })
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -148,4 +155,29 @@ pub fn pdf_text(pdf: &Path) -> PdfText {
         squeezed: squeeze(&text),
         text,
     }
+}
+
+/// Every non-volatile table of a run: `chapter/table.csv` → contents.
+pub fn stable_tables(run: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for chapter in std::fs::read_dir(run.join("tables")).unwrap() {
+        let dir = chapter.unwrap().path();
+        let schemas: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("tables.json")).unwrap()).unwrap();
+        for s in schemas.as_array().unwrap() {
+            if s["volatile"].as_bool().unwrap() {
+                continue;
+            }
+            let name = s["name"].as_str().unwrap();
+            let csv = std::fs::read_to_string(dir.join(format!("{name}.csv"))).unwrap();
+            let chapter = dir.file_name().unwrap().to_string_lossy();
+            out.insert(format!("{chapter}/{name}.csv"), csv);
+        }
+    }
+    out
+}
+
+/// A run's manifest.
+pub fn manifest(run: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap()
 }

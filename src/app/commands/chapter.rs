@@ -29,5 +29,5 @@ pub fn run(book: &BookArgs, args: &ChapterArgs) -> Result<Exit> {
         }
         .into());
     }
-    super::build_report::build(&args.build, &config, args.ids.clone(), args.force)
+    super::build_report::build(book, &args.build, &config, args.ids.clone(), args.force)
 }

@@ -9,6 +9,7 @@ pub mod data;
 pub mod diff;
 pub mod list;
 pub mod plan;
+pub mod train;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,7 @@ pub fn dispatch(cli: &Cli) -> Result<Exit> {
         Command::Chapter(args) => chapter::run(book, args),
         Command::List(args) => list::run(book, args),
         Command::Plan(args) => plan::run(book, args),
+        Command::Train(args) => train::run(book, args),
         Command::Diff(args) => diff::run(book, args),
         Command::Bench(args) => bench::run(book, args),
         Command::Data(args) => data::run(book, args),

@@ -3,6 +3,7 @@
 //! without training anything. `--format json` is the job graph.
 
 use anyhow::Result;
+use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
 use super::Exit;
@@ -54,7 +55,7 @@ fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
 }
 
 /// The planned models whose keys `m`'s spec mentions.
-fn dependencies(m: &PlannedModel, keys: &[String]) -> Vec<String> {
+pub(crate) fn dependencies(m: &PlannedModel, keys: &[String]) -> Vec<String> {
     let mut mentioned = Vec::new();
     strings(&m.described["spec"], &mut mentioned);
     // A model several chapters request is planned once per request: one
@@ -113,6 +114,42 @@ fn why_not_cached(artifacts: &ArtifactStore, m: &PlannedModel) -> String {
     why
 }
 
+/// The book's configuration once per seed of the profile (`--seeds`), as
+/// the runner repeats the chapters: the first is `config` itself.
+pub(crate) fn seed_configs(config: &Config) -> Vec<Config> {
+    let base = config.book.build.seed;
+    (0..config.profile.seeds.max(1))
+        .map(|i| {
+            let mut c = config.clone();
+            if i > 0 {
+                c.book.build.seed = crate::chapters::seeds::repetition_seed(base, i);
+            }
+            c
+        })
+        .collect()
+}
+
+/// Every model the book needs over all its seeds, each key once, in the
+/// order a build requests them; a repetition's models are named
+/// `<name>@seed<k>`.
+pub(crate) fn planned_models<'a, B: AutodiffBackend>(
+    ctxs: &'a [Ctx<'a, B>],
+) -> Result<Vec<PlannedModel<'a>>> {
+    let mut planned: Vec<PlannedModel<'a>> = Vec::new();
+    for (i, ctx) in ctxs.iter().enumerate() {
+        for mut m in book_models(ctx)? {
+            if planned.iter().any(|p| p.key == m.key) {
+                continue;
+            }
+            if i > 0 {
+                m.name = format!("{}@seed{}", m.name, i + 1);
+            }
+            planned.push(m);
+        }
+    }
+    Ok(planned)
+}
+
 struct Plan<'a> {
     config: &'a Config,
     data: &'a Mnist,
@@ -122,7 +159,7 @@ struct Plan<'a> {
 impl BackendTask for Plan<'_> {
     type Output = Vec<PlanEntry>;
 
-    fn run<B: burn::tensor::backend::AutodiffBackend>(
+    fn run<B: AutodiffBackend>(
         self,
         device: B::Device,
         _device_name: String,
@@ -131,13 +168,17 @@ impl BackendTask for Plan<'_> {
             crate::store::Runs::of(self.config).cache_dir(),
             key_context(self.backend, self.data),
         );
-        let ctx = Ctx::<B> {
-            device,
-            config: self.config,
-            data: self.data,
-            artifacts: &artifacts,
-        };
-        let planned = book_models(&ctx)?;
+        let configs = seed_configs(self.config);
+        let ctxs: Vec<Ctx<B>> = configs
+            .iter()
+            .map(|config| Ctx::<B> {
+                device: device.clone(),
+                config,
+                data: self.data,
+                artifacts: &artifacts,
+            })
+            .collect();
+        let planned = planned_models(&ctxs)?;
         let keys: Vec<String> = planned.iter().map(|m| m.key.clone()).collect();
         Ok(planned
             .into_iter()
@@ -157,16 +198,24 @@ impl BackendTask for Plan<'_> {
     }
 }
 
-/// The plan of the book as configured (the first seed's models).
+/// The plan of the book as configured, over all its seeds.
 pub fn plan(book: &BookArgs, args: &PlanArgs) -> Result<Vec<PlanEntry>> {
     let config = super::load_config(book)?;
-    let backend = args.backend.backend;
+    plan_entries(&config, args.backend.backend, args.data.data_dir.as_deref())
+}
+
+/// The plan of `config` on `backend` with the data in `data_dir`.
+pub fn plan_entries(
+    config: &Config,
+    backend: BackendKind,
+    data_dir: Option<&std::path::Path>,
+) -> Result<Vec<PlanEntry>> {
     crate::app::backend::ensure_compiled(backend)?;
-    let data = load_data(&config, args.data.data_dir.as_deref())?;
+    let data = load_data(config, data_dir)?;
     dispatch(
         backend,
         Plan {
-            config: &config,
+            config,
             data: &data,
             backend,
         },

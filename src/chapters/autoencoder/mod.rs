@@ -52,7 +52,7 @@ fn plain_l1_spec<B: AutodiffBackend>(ctx: &Ctx<B>) -> AutoencoderSpec<ConvAutoen
 }
 
 /// The models the chapter loads or trains.
-pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+pub fn models<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> Result<Vec<PlannedModel<'a>>> {
     let mut planned = vec![
         models::planned_book_autoencoder(ctx),
         PlannedModel::new(
@@ -60,6 +60,7 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
             "autoencoder/mlp-ae",
             models::MLP_AE,
             &models::mlp_autoencoder_spec(ctx),
+            move || models::mlp_autoencoder(ctx).map(drop),
         ),
     ];
     if ctx
@@ -72,6 +73,7 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
             "autoencoder/conv-ae-plain-l1",
             models::CONV_AE,
             &plain_l1_spec(ctx),
+            move || trained::plain_l1(ctx).map(drop),
         ));
     }
     Ok(planned)

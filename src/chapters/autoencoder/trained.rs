@@ -25,6 +25,17 @@ enum Job<B: AutodiffBackend> {
     Mlp(Box<TrainedMlpAe<B>>),
 }
 
+/// The plain-L1 control, loaded or trained: it may end on the plateau
+/// (that is what it measures).
+pub(super) fn plain_l1<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<TrainedAe<B>> {
+    models::autoencoder(
+        ctx,
+        "conv AE (plain L1)",
+        plain_l1_spec(ctx),
+        Outcome::MayPlateau,
+    )
+}
+
 pub(super) fn train<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Trained<B>> {
     type Run<'a, B> = Box<dyn FnOnce() -> Result<Job<B>> + Send + 'a>;
     let mut jobs: Vec<Run<B>> = vec![
@@ -36,15 +47,7 @@ pub(super) fn train<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Trained<B>> {
         .section::<AutoencoderSection>()
         .train_plain_l1_control
     {
-        jobs.push(Box::new(|| {
-            models::autoencoder(
-                ctx,
-                "conv AE (plain L1)",
-                plain_l1_spec(ctx),
-                Outcome::MayPlateau,
-            )
-            .map(|a| Job::Conv(Box::new(a)))
-        }));
+        jobs.push(Box::new(|| plain_l1(ctx).map(|a| Job::Conv(Box::new(a)))));
     }
     let (mut main, mut mlp, mut control) = (None, None, None);
     for t in crate::chapters::parallel(jobs)? {

@@ -90,9 +90,9 @@ struct Facts {
 }
 
 /// The models the chapter loads or trains.
-pub fn models<B: AutodiffBackend>(
-    ctx: &Ctx<B>,
-) -> Result<Vec<crate::experiment::models::PlannedModel>> {
+pub fn models<'a, B: AutodiffBackend>(
+    ctx: &'a Ctx<B>,
+) -> Result<Vec<crate::experiment::models::PlannedModel<'a>>> {
     Ok(vec![
         models::planned_book_autoencoder(ctx),
         models::planned_book_classifier(ctx),

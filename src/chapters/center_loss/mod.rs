@@ -85,7 +85,7 @@ fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, k: usize, variant: Variant) -> Classif
 }
 
 /// The models the chapter loads or trains.
-pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+pub fn models<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> Result<Vec<PlannedModel<'a>>> {
     let mut planned = Vec::new();
     for &k in &ctx.config.section::<CenterLossSection>().feature_dims {
         for variant in [Variant::Softmax, Variant::Center] {
@@ -94,6 +94,7 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
                 format!("center-loss/k{k}-{}", variant.slug()),
                 models::CLASSIFIER,
                 &spec(ctx, k, variant),
+                move || classifier(ctx, k, variant).map(drop),
             ));
         }
     }
@@ -170,6 +171,17 @@ struct Run<B: AutodiffBackend> {
     trained: TrainedClassifier<B>,
 }
 
+/// The classifier with `k` features trained with `variant`'s loss, loaded
+/// or trained.
+fn classifier<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    k: usize,
+    variant: Variant,
+) -> Result<TrainedClassifier<B>> {
+    let name = format!("k={k}, {}", variant.name());
+    models::classifier(ctx, &name, spec(ctx, k, variant), None)
+}
+
 /// Both variants of every feature size, in the order of `models`, trained
 /// side by side.
 fn train_variants<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<Run<B>>> {
@@ -182,11 +194,7 @@ fn train_variants<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<Run<B>>> {
     type Job<'a, B> = Box<dyn FnOnce() -> Result<TrainedClassifier<B>> + Send + 'a>;
     let jobs: Vec<Job<B>> = runs
         .iter()
-        .map(|&(k, variant)| -> Job<B> {
-            let spec = spec(ctx, k, variant);
-            let name = format!("k={k}, {}", variant.name());
-            Box::new(move || models::classifier(ctx, &name, spec, None))
-        })
+        .map(|&(k, variant)| -> Job<B> { Box::new(move || classifier(ctx, k, variant)) })
         .collect();
     let trained = parallel(jobs)?;
     Ok(runs

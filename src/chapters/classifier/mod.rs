@@ -126,7 +126,7 @@ pub fn confusion_table(counts: &[[u64; 10]; 10]) -> Result<Table> {
 }
 
 /// The models the chapter loads or trains.
-pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+pub fn models<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> Result<Vec<PlannedModel<'a>>> {
     Ok(vec![models::planned_book_classifier(ctx)])
 }
 

@@ -108,13 +108,14 @@ fn spec<B: AutodiffBackend>(ctx: &Ctx<B>, classifier_key: &str) -> DecoderSpec {
 }
 
 /// The models the chapter loads or trains.
-pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+pub fn models<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> Result<Vec<PlannedModel<'a>>> {
     let classifier = models::planned_book_classifier(ctx);
     let decoder = PlannedModel::new(
         ctx.artifacts,
         "classifier-decoding/decoder",
         CLASSIFIER_DECODER,
         &spec(ctx, &classifier.key),
+        move || train_decoder(ctx, &models::book_classifier(ctx)?).map(drop),
     );
     Ok(vec![
         models::planned_book_autoencoder(ctx),

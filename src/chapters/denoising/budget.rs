@@ -41,7 +41,7 @@ pub(super) fn spec<B: AutodiffBackend>(
 ) -> AutoencoderSpec<ConvAutoencoderConfig> {
     let mut spec = dae_spec(ctx, f);
     spec.training.epochs *= multiple;
-    spec
+    models::evaluated_at_end(spec)
 }
 
 /// One budget, measured on the level's noisy test images.

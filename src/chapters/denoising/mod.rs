@@ -56,13 +56,14 @@ fn dae_name(f: f64) -> String {
 /// The denoising AE of level `f`: the book AE's spec and seed, only the
 /// input noise differs.
 fn dae_spec<B: AutodiffBackend>(ctx: &Ctx<B>, f: f64) -> AutoencoderSpec<ConvAutoencoderConfig> {
-    let mut spec = models::book_autoencoder_spec(ctx);
+    // Only its final test error is read: evaluated once.
+    let mut spec = models::evaluated_at_end(models::book_autoencoder_spec(ctx));
     spec.training.noise_factor = f;
     spec
 }
 
 /// The models the chapter loads or trains.
-pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+pub fn models<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> Result<Vec<PlannedModel<'a>>> {
     let mut planned = vec![
         models::planned_book_autoencoder(ctx),
         models::planned_book_classifier(ctx),
@@ -73,6 +74,7 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
             format!("denoising/f{f}"),
             models::CONV_AE,
             &dae_spec(ctx, f),
+            move || dae(ctx, f).map(drop),
         ));
     }
     let section = &ctx.config.section::<DenoisingSection>();
@@ -83,6 +85,7 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
             budget::model_name(f, k),
             models::CONV_AE,
             &budget::spec(ctx, f, k),
+            move || longer_dae(ctx, f, k).map(drop),
         ));
     }
     Ok(planned)
@@ -238,6 +241,18 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     Ok(out)
 }
 
+/// The denoising AE of level `f`, loaded or trained.
+fn dae<B: AutodiffBackend>(ctx: &Ctx<B>, f: f64) -> Result<TrainedAe<B>> {
+    let name = format!("denoising AE f={f}");
+    models::autoencoder(ctx, &name, dae_spec(ctx, f), Outcome::MustLearn)
+}
+
+/// The DAE of level `f` trained `k` times as long, loaded or trained.
+fn longer_dae<B: AutodiffBackend>(ctx: &Ctx<B>, f: f64, k: usize) -> Result<TrainedAe<B>> {
+    let name = format!("denoising AE f={f}, {k}× epochs");
+    models::autoencoder(ctx, &name, budget::spec(ctx, f, k), Outcome::MustLearn)
+}
+
 /// The book AE and one denoising AE per level, trained side by side: the
 /// same spec and seed, only the input noise differs.
 fn train_models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<TrainedAe<B>>> {
@@ -251,25 +266,11 @@ fn train_models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<TrainedAe<B>>> {
     let mut jobs: Vec<Job<B>> = Vec::new();
     for &i in &order {
         let k = section.budget_multiples[i];
-        jobs.push(Box::new(move || {
-            models::autoencoder(
-                ctx,
-                &format!("denoising AE f={f}, {k}× epochs"),
-                budget::spec(ctx, f, k),
-                Outcome::MustLearn,
-            )
-        }));
+        jobs.push(Box::new(move || longer_dae(ctx, f, k)));
     }
     jobs.push(Box::new(|| models::book_autoencoder(ctx)));
     for &f in &section.noise_factors {
-        jobs.push(Box::new(move || {
-            models::autoencoder(
-                ctx,
-                &format!("denoising AE f={f}"),
-                dae_spec(ctx, f),
-                Outcome::MustLearn,
-            )
-        }));
+        jobs.push(Box::new(move || dae(ctx, f)));
     }
     let mut trained = parallel(jobs)?;
     // Back to the chapter's order: the book AE, the levels, the longer

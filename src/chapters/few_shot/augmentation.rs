@@ -18,7 +18,9 @@ use crate::book::Figure;
 use crate::book::table::Table;
 use crate::data::{Images, Split};
 use crate::experiment::Ctx;
-use crate::experiment::models::{self, Augmentation, ClassifierSpec, PlannedModel, TrainedAe};
+use crate::experiment::models::{
+    self, Augmentation, ClassifierSpec, PlannedModel, TrainedAe, TrainedClassifier,
+};
 use crate::ml::latent::sample_class_gaussian;
 use crate::ml::stats::{self, Difference};
 use crate::nn::autoencoder::Autoencoder;
@@ -57,7 +59,7 @@ pub fn spec<B: AutodiffBackend>(
 }
 
 /// The models the study adds to the plan (none when it is switched off).
-pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>, draws: &[Draw]) -> Vec<PlannedModel> {
+pub fn models<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>, draws: &[Draw]) -> Vec<PlannedModel<'a>> {
     let per_class = ctx.config.section::<FewShotSection>().generated_per_class;
     if per_class == 0 {
         return Vec::new();
@@ -67,14 +69,31 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>, draws: &[Draw]) -> Vec<PlannedMo
         .key(models::CONV_AE, &models::book_autoencoder_spec(ctx));
     let mut planned = vec![models::planned_book_autoencoder(ctx)];
     planned.extend(draws.iter().map(|d| {
+        let d = d.clone();
         PlannedModel::new(
             ctx.artifacts,
-            model_name(MODEL, d),
+            model_name(MODEL, &d),
             models::CLASSIFIER,
-            &spec(ctx, d, &ae, per_class),
+            &spec(ctx, &d, &ae, per_class),
+            move || {
+                let ae = models::book_autoencoder(ctx)?;
+                let spec = generated_spec(ctx, &d, &ae, per_class);
+                classifier(ctx, &d, spec).map(drop)
+            },
         )
     }));
     planned
+}
+
+/// Draw `draw`'s classifier on its real and generated digits (`spec` from
+/// [`generated_spec`]), loaded or trained.
+pub fn classifier<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    draw: &Draw,
+    spec: ClassifierSpec,
+) -> Result<TrainedClassifier<B>> {
+    let name = format!("few-shot, augmented, draw {}", draw.number);
+    models::classifier(ctx, &name, spec, None)
 }
 
 /// `per_class` digits for every class among `train`'s labels, decoded by

@@ -158,7 +158,9 @@ pub fn scratch<B: AutodiffBackend>(ctx: &Ctx<B>, draw: &Draw) -> Result<TrainedC
 }
 
 /// The from-scratch model of every draw (`transfer`'s baselines too).
-pub fn scratch_models_planned<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+pub fn scratch_models_planned<'a, B: AutodiffBackend>(
+    ctx: &'a Ctx<B>,
+) -> Result<Vec<PlannedModel<'a>>> {
     Ok(draws(ctx)?
         .iter()
         .map(|d| {
@@ -167,6 +169,10 @@ pub fn scratch_models_planned<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<Pl
                 model_name("few-shot/scratch", d),
                 models::CLASSIFIER,
                 &scratch_spec(ctx, d),
+                {
+                    let d = d.clone();
+                    move || scratch(ctx, &d).map(drop)
+                },
             )
         })
         .collect())
@@ -174,7 +180,7 @@ pub fn scratch_models_planned<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<Pl
 
 /// The models the chapter loads or trains: per draw, from scratch and
 /// augmented (with the book AE that generates for the latter).
-pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+pub fn models<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> Result<Vec<PlannedModel<'a>>> {
     let mut planned = scratch_models_planned(ctx)?;
     planned.extend(augmentation::models(ctx, &draws(ctx)?));
     Ok(planned)
@@ -328,8 +334,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         .collect();
     for (d, spec) in draws.iter().zip(&augmented_specs) {
         let spec = spec.clone();
-        let name = format!("few-shot, augmented, draw {}", d.number);
-        jobs.push(Box::new(move || models::classifier(ctx, &name, spec, None)));
+        jobs.push(Box::new(move || augmentation::classifier(ctx, d, spec)));
     }
     let mut trained = parallel(jobs)?;
     let augmented = trained.split_off(draws.len());

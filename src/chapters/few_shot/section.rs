@@ -37,7 +37,7 @@ impl Default for FewShotSection {
             epochs: 60,
             batch_size: 20,
             learning_rate: 1e-3,
-            eval_every: 5,
+            eval_every: 10,
             generated_per_class: 20,
         }
     }

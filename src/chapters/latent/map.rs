@@ -12,6 +12,7 @@ use crate::book::Figure;
 use crate::chapters::final_test_error;
 use crate::chapters::latent::LatentSection;
 use crate::experiment::Ctx;
+use crate::experiment::models::TrainedAe;
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::code_classifier::{CodeClassifier, FittedCodeClassifier, fit_code_classifier};
 use crate::plot::scatter::bounds;
@@ -36,9 +37,8 @@ pub(super) fn map<B: AutodiffBackend>(
     let section = &ctx.config.section::<LatentSection>();
     let (test, device) = (&ctx.data.test, &ctx.device);
     let d2 = trained.at(2).model.valid();
-    let (train_codes, _) = d2.encode_images(&ctx.data.train.images, device);
     let (test_codes, _) = d2.encode_images(&test.images, device);
-    let classifier = map_classifier(ctx, trained, &train_codes)?;
+    let classifier = map_classifier(ctx, trained.at(2))?;
     let map_predictions = classifier.predict(&test_codes, device);
     let map_accuracy = map_predictions
         .iter()
@@ -69,23 +69,26 @@ pub(super) fn map<B: AutodiffBackend>(
     })
 }
 
-/// The map's classifier, loaded or fitted on `train_codes` (the d=2 AE's
-/// codes of the training images).
-fn map_classifier<B: AutodiffBackend>(
+/// The map's classifier, loaded or fitted on the codes `d2` (the d=2 AE)
+/// gives the training images.
+pub(super) fn map_classifier<B: AutodiffBackend>(
     ctx: &Ctx<B>,
-    trained: &Trained<B>,
-    train_codes: &[f32],
+    d2: &TrainedAe<B>,
 ) -> Result<FittedCodeClassifier<B::InnerBackend>> {
     let device = &ctx.device;
-    let spec = map_classifier_spec(ctx, &trained.at(2).key, ctx.seed(SEED_NAME));
+    let spec = map_classifier_spec(ctx, &d2.key, ctx.seed(SEED_NAME));
     let fitted = ctx.artifacts.load_or_train::<B::InnerBackend, _, _, _>(
         CODE_CLASSIFIER,
         &spec,
         device,
         || CodeClassifier::init(2, spec.training.hidden, device),
         || {
+            let (train_codes, _) = d2
+                .model
+                .valid()
+                .encode_images(&ctx.data.train.images, device);
             let f = fit_code_classifier::<B>(
-                train_codes,
+                &train_codes,
                 2,
                 &spec.train_set.split().labels,
                 &spec.training,

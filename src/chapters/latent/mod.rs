@@ -66,6 +66,11 @@ fn sweep_spec<B: AutodiffBackend>(
 ) -> AutoencoderSpec<ConvAutoencoderConfig> {
     let warmup = ctx.config.section::<AutoencoderSection>().mse_warmup_epochs;
     let mut spec = models::autoencoder_spec(ctx, warmup);
+    if d != spec.model.latent_dim {
+        // Only its final test error is read: evaluated once (the book AE,
+        // whose curve the autoencoder chapter draws, keeps its spec).
+        spec = models::evaluated_at_end(spec);
+    }
     spec.model.latent_dim = d;
     spec
 }
@@ -87,18 +92,25 @@ fn small_draw<B: AutodiffBackend>(ctx: &Ctx<B>, n: usize, draw: usize) -> Result
     train.balanced_in_order(n / 10, order)
 }
 
+/// Gradient steps of the book AE.
+fn book_steps<B: AutodiffBackend>(ctx: &Ctx<B>) -> usize {
+    let profile = &ctx.config.profile;
+    profile.epochs * (ctx.data.train.len() / profile.batch_size).max(1)
+}
+
 /// The book AE's spec trained on draw `draw` of `n` class-balanced images
-/// for as many gradient steps as the book AE takes (with the same share of
-/// warm-up), evaluated once at the end.
+/// for `small-step-share` of the book AE's gradient steps in whole epochs
+/// (with the same share of warm-up), evaluated once at the end.
 fn small_spec<B: AutodiffBackend>(
     ctx: &Ctx<B>,
     n: usize,
     draw: usize,
 ) -> Result<AutoencoderSpec<ConvAutoencoderConfig>> {
     let section = &ctx.config.section::<AutoencoderSection>();
+    let share = ctx.config.section::<LatentSection>().small_step_share;
     let profile = &ctx.config.profile;
     let base = models::autoencoder_spec(ctx, section.mse_warmup_epochs);
-    let steps = profile.epochs * (ctx.data.train.len() / profile.batch_size).max(1);
+    let steps = ((book_steps(ctx) as f64 * share).ceil() as usize).max(1);
     let batch = profile.batch_size.min(n);
     let epochs = steps.div_ceil(n / batch);
     let warmup = (section.mse_warmup_epochs * epochs).div_ceil(profile.epochs);
@@ -156,7 +168,7 @@ fn map_classifier_spec<B: AutodiffBackend>(
 }
 
 /// The models the chapter loads or trains.
-pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+pub fn models<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> Result<Vec<PlannedModel<'a>>> {
     let section = &ctx.config.section::<LatentSection>();
     let mut planned = vec![
         models::planned_book_autoencoder(ctx),
@@ -168,14 +180,17 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
             format!("latent/d{d}"),
             models::CONV_AE,
             &sweep_spec(ctx, d),
+            move || trained::sweep_ae(ctx, d).map(drop),
         ));
     }
     for (n, draw) in small_draws(section) {
+        let spec = small_spec(ctx, n, draw)?;
         planned.push(PlannedModel::new(
             ctx.artifacts,
             small_name(n, draw),
             models::CONV_AE,
-            &small_spec(ctx, n, draw)?,
+            &spec.clone(),
+            move || trained::small_ae(ctx, n, draw, spec).map(drop),
         ));
     }
     let d2 = ctx.artifacts.key(models::CONV_AE, &sweep_spec(ctx, 2));
@@ -184,6 +199,7 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
         map::SEED_NAME,
         CODE_CLASSIFIER,
         &map_classifier_spec(ctx, &d2, ctx.seed(map::SEED_NAME)),
+        move || map::map_classifier(ctx, &trained::sweep_ae(ctx, 2)?).map(drop),
     ));
     Ok(planned)
 }
@@ -202,7 +218,8 @@ const MAP_CLASSIFIER: CodeClassifierTraining = CodeClassifierTraining {
 struct Facts {
     train_size: usize,
     test_size: usize,
-    /// Gradient steps of the book AE, and of each small-set AE.
+    /// Gradient steps of the book AE, and the different step counts of the
+    /// small-set AEs (one when their sizes take the same).
     gradient_steps: usize,
     small_gradient_steps: Vec<usize>,
     #[serde(flatten)]
@@ -271,18 +288,23 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let adversary = adversary::adversary(ctx, &trained, &book_classifier.model)?.add_to(&mut out);
     out.tables.push(trained.timing()?);
 
-    let profile = &ctx.config.profile;
     out.set_facts(&Facts {
         train_size: train.len(),
         test_size: test.len(),
-        gradient_steps: profile.epochs * (train.len() / profile.batch_size).max(1),
-        // The small-set AEs' own steps: whole epochs, so at least as many.
+        gradient_steps: book_steps(ctx),
+        // The small-set AEs' own steps: whole epochs, so at least their share.
         small_gradient_steps: trained
             .small
             .iter()
             .filter(|s| s.draw == 1)
             .map(|s| s.spec.training.epochs * (s.n / s.spec.training.batch_size).max(1))
-            .collect(),
+            .fold(Vec::new(), |mut steps, s| {
+                // One number when the sizes take the same steps.
+                if !steps.contains(&s) {
+                    steps.push(s);
+                }
+                steps
+            }),
         sweep,
         decorrelation,
         interpolation,

@@ -33,6 +33,24 @@ pub(super) struct Trained<B: AutodiffBackend> {
     pub small: Vec<SmallAe<B>>,
 }
 
+/// The sweep's AE with latent size `d`, loaded or trained.
+pub(super) fn sweep_ae<B: AutodiffBackend>(ctx: &Ctx<B>, d: usize) -> Result<TrainedAe<B>> {
+    let name = format!("conv AE d={d}");
+    models::autoencoder(ctx, &name, sweep_spec(ctx, d), Outcome::MustLearn)
+}
+
+/// The AE of draw `r` of `n` images (`spec` from `small_spec`), loaded or
+/// trained: it must learn its training images.
+pub(super) fn small_ae<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    n: usize,
+    r: usize,
+    spec: AutoencoderSpec<ConvAutoencoderConfig>,
+) -> Result<TrainedAe<B>> {
+    let name = format!("conv AE on {n} images, draw {r}");
+    models::autoencoder(ctx, &name, spec, Outcome::MustLearnTrainingSet)
+}
+
 /// Trains (or loads) every AE of the chapter, side by side, in the order
 /// the chapter has always requested them.
 pub(super) fn train<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Trained<B>> {
@@ -46,28 +64,14 @@ pub(super) fn train<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Trained<B>> {
     type Job<'a, B> = Box<dyn FnOnce() -> Result<TrainedAe<B>> + Send + 'a>;
     let mut jobs: Vec<Job<B>> = Vec::new();
     for &d in &section.dims {
-        jobs.push(Box::new(move || {
-            models::autoencoder(
-                ctx,
-                &format!("conv AE d={d}"),
-                sweep_spec(ctx, d),
-                Outcome::MustLearn,
-            )
-        }));
+        jobs.push(Box::new(move || sweep_ae(ctx, d)));
     }
     if !section.dims.contains(&book_d) {
         jobs.push(Box::new(|| models::book_autoencoder(ctx)));
     }
     for (n, r, spec) in &small_specs {
         let (n, r, spec) = (*n, *r, spec.clone());
-        jobs.push(Box::new(move || {
-            models::autoencoder(
-                ctx,
-                &format!("conv AE on {n} images, draw {r}"),
-                spec,
-                Outcome::MustLearnTrainingSet,
-            )
-        }));
+        jobs.push(Box::new(move || small_ae(ctx, n, r, spec)));
     }
     let mut sweep = crate::chapters::parallel(jobs)?;
     let small = sweep

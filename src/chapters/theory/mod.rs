@@ -115,9 +115,9 @@ struct Facts {
 }
 
 /// The chapter trains no cached model.
-pub fn models<B: AutodiffBackend>(
-    _: &Ctx<B>,
-) -> Result<Vec<crate::experiment::models::PlannedModel>> {
+pub fn models<'a, B: AutodiffBackend>(
+    _: &'a Ctx<B>,
+) -> Result<Vec<crate::experiment::models::PlannedModel<'a>>> {
     Ok(Vec::new())
 }
 

@@ -19,7 +19,7 @@ use crate::book::table::Table;
 use crate::book::{ChapterOutput, Figure};
 use crate::config::{BookConfig, Config};
 use crate::experiment::Ctx;
-use crate::experiment::models::{self, PlannedModel, TrainedClassifier};
+use crate::experiment::models::{self, ClassifierSpec, PlannedModel, TrainedClassifier};
 use crate::ml::stats::{self, Difference, Estimate};
 use crate::nn::autoencoder::Autoencoder;
 use crate::nn::classify::{ClassEpoch, ClassifierTrainingConfig};
@@ -197,7 +197,7 @@ fn encoder_init(ae_key: &str) -> String {
 
 /// The models the chapter loads or trains (the scratch baselines are
 /// `few-shot`'s, the encoder the book AE's).
-pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
+pub fn models<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> Result<Vec<PlannedModel<'a>>> {
     let t = settings(ctx)?;
     let ae = ctx
         .artifacts
@@ -208,11 +208,18 @@ pub fn models<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<Vec<PlannedModel>> {
             let Some(model) = start.model() else {
                 continue;
             };
+            let spec = start.spec(ctx, &t, &d, &ae);
+            let label = start.label(&t);
+            let number = d.number;
             planned.push(PlannedModel::new(
                 ctx.artifacts,
                 model_name(model, &d),
                 models::CLASSIFIER,
-                &start.spec(ctx, &t, &d, &ae),
+                &spec.clone(),
+                move || {
+                    let ae = models::book_autoencoder(ctx)?;
+                    transferred(ctx, &label, number, spec, &ae).map(drop)
+                },
             ));
         }
     }
@@ -360,9 +367,8 @@ fn training<B: AutodiffBackend>(
                 Start::Scratch => Box::new(move || scratch(ctx, d)),
                 _ => {
                     let spec = start.spec(ctx, t, d, &ae.key);
-                    let encoder = ae.model.encoder.clone();
-                    let name = format!("transfer, {}, draw {}", start.label(t), d.number);
-                    Box::new(move || models::classifier(ctx, &name, spec, Some(encoder)))
+                    let label = start.label(t);
+                    Box::new(move || transferred(ctx, &label, d.number, spec, ae))
                 }
             });
         }
@@ -372,6 +378,19 @@ fn training<B: AutodiffBackend>(
         .iter()
         .map(|_| trained.by_ref().take(draws.len()).collect())
         .collect())
+}
+
+/// The classifier of draw `number` that starts from `ae`'s encoder as
+/// `spec` (a start's, labelled `label`) says, loaded or trained.
+fn transferred<B: AutodiffBackend>(
+    ctx: &Ctx<B>,
+    label: &str,
+    number: usize,
+    spec: ClassifierSpec,
+    ae: &models::TrainedAe<B>,
+) -> Result<TrainedClassifier<B>> {
+    let name = format!("transfer, {label}, draw {number}");
+    models::classifier(ctx, &name, spec, Some(ae.model.encoder.clone()))
 }
 
 /// The heads trained on the AE encoder's standardised codes, indexed
