@@ -440,7 +440,7 @@ fn two_builds_at_once_on_one_store_train_each_model_once() {
 }
 
 #[test]
-fn no_wait_submits_and_a_later_build_renders_what_the_jobs_stored() {
+fn no_wait_submits_and_a_later_build_waits_for_those_jobs_instead_of_resubmitting() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
@@ -453,16 +453,31 @@ fn no_wait_submits_and_a_later_build_renders_what_the_jobs_stored() {
         stderr(&out)
     );
     assert!(book.runs().is_empty(), "nothing rendered yet");
-    let started = Instant::now();
-    while cluster.squeue().lines().any(|l| l.contains("ex2-")) {
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "{}",
-            cluster.squeue()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    // A plain build finds every model stored by the jobs and trains none.
+    // At once, while those jobs are queued or running: the build submits
+    // nothing new, waits for them and renders the book.
+    let out = run(cluster.ex2(&book, &["build-report", "--executor", "slurm"]));
+    let e = stderr(&out);
+    assert!(out.status.success(), "{e}");
+    assert!(e.contains("slurm: 0 models in 0 jobs"), "{e}");
+    eprintln!(
+        "{}",
+        e.lines()
+            .filter(|l| l.starts_with("slurm:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let m = manifest(&book.runs().pop().unwrap());
+    assert!(
+        m["model_cache"]["misses"].as_array().unwrap().is_empty(),
+        "{m}"
+    );
+    let logs = job_logs(&book);
+    assert_eq!(
+        logs.matches("trained and stored").count(),
+        3,
+        "each model trained once:\n{logs}"
+    );
+    // With the jobs gone, a plain build finds every model stored too.
     let out = book.ex2(&["build-report"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let m = manifest(&book.runs().pop().unwrap());

@@ -16,6 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
 
 use crate::app::backend::BackendKind;
 use crate::app::commands::plan::PlanEntry;
@@ -143,7 +144,41 @@ pub fn train(
 
     let mut job_of: BTreeMap<String, String> = BTreeMap::new();
     let mut submitted: Vec<Submitted> = Vec::new();
-    for wave in waves(plan)? {
+    // Models an earlier build (`--no-wait`, or a build on another host)
+    // submitted and that are still queued: waited for, not submitted again.
+    let mut recorded = Recorded::read(&logs);
+    let candidates: Vec<(&PlanEntry, RecordedJob)> = plan
+        .iter()
+        .filter(|e| !e.cached)
+        .filter_map(|e| recorded.jobs.get(&e.key).map(|j| (e, j.clone())))
+        .collect();
+    let ids: Vec<String> = candidates.iter().map(|(_, j)| j.id.clone()).collect();
+    let queued = queued(&ids)?;
+    let mut plan: Vec<PlanEntry> = plan.to_vec();
+    for (e, job) in candidates {
+        if !queued.contains(&job.id) {
+            continue;
+        }
+        job_of.insert(e.key.clone(), job.id.clone());
+        if let Some(p) = plan.iter_mut().find(|p| p.key == e.key) {
+            // Placed: its dependants wait for its job.
+            p.cached = true;
+        }
+        submitted.push(Submitted {
+            id: job.id,
+            keys: vec![e.key.clone()],
+            log_pattern: job.log,
+        });
+    }
+    let adopted = submitted.len();
+    if adopted > 0 {
+        eprintln!(
+            "slurm: {adopted} model{} already queued by an earlier build: waiting for {}",
+            if adopted == 1 { "" } else { "s" },
+            if adopted == 1 { "it" } else { "them" }
+        );
+    }
+    for wave in waves(&plan)? {
         // Jobs of one kind with the same dependencies run as one array.
         let mut groups: BTreeMap<(String, Vec<String>), Vec<&PlanEntry>> = BTreeMap::new();
         for e in wave {
@@ -223,14 +258,27 @@ pub fn train(
             });
         }
     }
-    let count: usize = submitted.iter().map(|s| s.keys.len()).sum();
+    for job in &submitted[adopted..] {
+        for (t, key) in job.keys.iter().enumerate() {
+            let task = (job.keys.len() > 1).then_some(t);
+            let id = task.map_or(job.id.clone(), |t| format!("{}_{t}", job.id));
+            let log = log_file(job, task);
+            recorded.jobs.insert(key.clone(), RecordedJob { id, log });
+        }
+    }
+    recorded.write(&logs)?;
+    let count: usize = submitted[adopted..].iter().map(|s| s.keys.len()).sum();
+    let jobs = submitted.len() - adopted;
     eprintln!(
-        "slurm: {count} model{} in {} job{}; logs in {}",
+        "slurm: {count} model{} in {jobs} job{}; logs in {}",
         if count == 1 { "" } else { "s" },
-        submitted.len(),
-        if submitted.len() == 1 { "" } else { "s" },
+        if jobs == 1 { "" } else { "s" },
         logs.display()
     );
+    if submitted.is_empty() {
+        let _ = std::fs::remove_file(&probe);
+    }
+    // Without waiting the probe stays: the jobs still have to read it.
     if !options.wait || submitted.is_empty() {
         return Ok(Outcome {
             submitted: count,
@@ -243,6 +291,56 @@ pub fn train(
         submitted: count,
         failed,
     })
+}
+
+/// The jobs builds submitted on this store (`runs/slurm/jobs.json`), by
+/// key: a later build waits for those still queued instead of submitting
+/// them again.
+#[derive(Default, Serialize, Deserialize)]
+struct Recorded {
+    jobs: BTreeMap<String, RecordedJob>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct RecordedJob {
+    /// The job, or the array task (`<job>_<task>`).
+    id: String,
+    log: String,
+}
+
+impl Recorded {
+    const FILE: &'static str = "jobs.json";
+
+    /// What earlier builds recorded; nothing when the file is absent or
+    /// unreadable (then every missing model is submitted).
+    fn read(dir: &Path) -> Self {
+        std::fs::read(dir.join(Self::FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn write(&self, dir: &Path) -> Result<()> {
+        crate::base::atomic::write_atomic(&dir.join(Self::FILE), &serde_json::to_vec_pretty(self)?)
+    }
+}
+
+/// Which of `ids` (jobs or array tasks) are still queued or running.
+fn queued(ids: &[String]) -> Result<std::collections::BTreeSet<String>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let out = Command::new("squeue")
+        .args(["-h", "-r", "-o", "%i", "--jobs"])
+        .arg(ids.join(","))
+        .output()
+        .context("running squeue: is Slurm installed and on PATH?")?;
+    // Jobs long gone are not an error: none of them is queued.
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| ids.contains(l))
+        .collect())
 }
 
 /// One task's log file, from its job's `--output` pattern.

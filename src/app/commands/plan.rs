@@ -20,7 +20,7 @@ use crate::store::artifacts::ArtifactStore;
 /// One job of the plan: a model to load or train. The JSON form
 /// (`--format json`) is the job graph, in the order a build requests the
 /// models; keys are content hashes, so the graph is stable across runs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PlanEntry {
     pub name: String,
     pub kind: String,
@@ -116,7 +116,7 @@ fn why_not_cached(artifacts: &ArtifactStore, m: &PlannedModel) -> String {
 
 /// The book's configuration once per seed of the profile (`--seeds`), as
 /// the runner repeats the chapters: the first is `config` itself.
-pub(crate) fn seed_configs(config: &Config) -> Vec<Config> {
+fn seed_configs(config: &Config) -> Vec<Config> {
     let base = config.book.build.seed;
     (0..config.profile.seeds.max(1))
         .map(|i| {
@@ -127,6 +127,40 @@ pub(crate) fn seed_configs(config: &Config) -> Vec<Config> {
             c
         })
         .collect()
+}
+
+/// What a plan is made from: the book's model cache, and the book's
+/// configuration once per seed.
+pub(crate) struct PlanInputs<'a> {
+    pub artifacts: ArtifactStore,
+    configs: Vec<Config>,
+    data: &'a Mnist,
+}
+
+impl<'a> PlanInputs<'a> {
+    pub fn new(config: &Config, data: &'a Mnist, backend: BackendKind) -> Self {
+        Self {
+            artifacts: ArtifactStore::new(
+                crate::store::Runs::of(config).cache_dir(),
+                key_context(backend, data),
+            ),
+            configs: seed_configs(config),
+            data,
+        }
+    }
+
+    /// One experiment context per seed, on `device`.
+    pub fn contexts<B: AutodiffBackend>(&self, device: &B::Device) -> Vec<Ctx<'_, B>> {
+        self.configs
+            .iter()
+            .map(|config| Ctx::<B> {
+                device: device.clone(),
+                config,
+                data: self.data,
+                artifacts: &self.artifacts,
+            })
+            .collect()
+    }
 }
 
 /// Every model the book needs over all its seeds, each key once, in the
@@ -164,28 +198,17 @@ impl BackendTask for Plan<'_> {
         device: B::Device,
         _device_name: String,
     ) -> Result<Vec<PlanEntry>> {
-        let artifacts = ArtifactStore::new(
-            crate::store::Runs::of(self.config).cache_dir(),
-            key_context(self.backend, self.data),
-        );
-        let configs = seed_configs(self.config);
-        let ctxs: Vec<Ctx<B>> = configs
-            .iter()
-            .map(|config| Ctx::<B> {
-                device: device.clone(),
-                config,
-                data: self.data,
-                artifacts: &artifacts,
-            })
-            .collect();
+        let inputs = PlanInputs::new(self.config, self.data, self.backend);
+        let ctxs = inputs.contexts::<B>(&device);
         let planned = planned_models(&ctxs)?;
+        let artifacts = &inputs.artifacts;
         let keys: Vec<String> = planned.iter().map(|m| m.key.clone()).collect();
         Ok(planned
             .into_iter()
             .map(|m| {
                 let cached = artifacts.is_cached(&m.key);
                 PlanEntry {
-                    why: (!cached).then(|| why_not_cached(&artifacts, &m)),
+                    why: (!cached).then(|| why_not_cached(artifacts, &m)),
                     cached,
                     depends_on: dependencies(&m, &keys),
                     cost: cost(&m),

@@ -11,13 +11,11 @@ use anyhow::{Result, bail};
 use super::Exit;
 use crate::app::backend::{BackendKind, BackendTask, dispatch};
 use crate::app::cli::{BookArgs, TrainArgs};
-use crate::app::commands::plan::{dependencies, planned_models, seed_configs};
-use crate::app::runner::{key_context, load_data};
+use crate::app::commands::plan::{PlanInputs, dependencies, planned_models};
+use crate::app::runner::load_data;
 use crate::base::error::Ex2Error;
 use crate::config::Config;
 use crate::data::Mnist;
-use crate::experiment::Ctx;
-use crate::store::artifacts::ArtifactStore;
 
 /// What a `train` call did.
 #[derive(Debug, PartialEq, Eq)]
@@ -46,21 +44,10 @@ impl BackendTask for Train<'_> {
         device: B::Device,
         _device_name: String,
     ) -> Result<Self::Output> {
-        let artifacts = ArtifactStore::new(
-            crate::store::Runs::of(self.config).cache_dir(),
-            key_context(self.backend, self.data),
-        );
-        let configs = seed_configs(self.config);
-        let ctxs: Vec<Ctx<B>> = configs
-            .iter()
-            .map(|config| Ctx::<B> {
-                device: device.clone(),
-                config,
-                data: self.data,
-                artifacts: &artifacts,
-            })
-            .collect();
+        let inputs = PlanInputs::new(self.config, self.data, self.backend);
+        let ctxs = inputs.contexts::<B>(&device);
         let planned = planned_models(&ctxs)?;
+        let artifacts = &inputs.artifacts;
         let keys: Vec<String> = planned.iter().map(|m| m.key.clone()).collect();
         let Some(index) = planned
             .iter()
