@@ -486,3 +486,52 @@ fn no_wait_submits_and_a_later_build_waits_for_those_jobs_instead_of_resubmittin
         "{m}"
     );
 }
+
+#[test]
+fn a_node_that_cannot_see_the_store_fails_its_jobs_with_a_message_that_says_so() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let book = Book::with_chapters(&["classifier"], |t| t);
+    // The job starts 10 s after submission; meanwhile the probe file
+    // disappears, as it would be missing on a node with its own disk.
+    let build = cluster
+        .ex2(
+            &book,
+            &[
+                "build-report",
+                "--executor",
+                "slurm",
+                "--slurm-opt=--begin=now+10",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let slurm_dir = book.path().join("runs/slurm");
+    let started = Instant::now();
+    let probe = loop {
+        let found = std::fs::read_dir(&slurm_dir).ok().and_then(|d| {
+            d.map(|e| e.unwrap().path()).find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("probe-")
+            })
+        });
+        if let Some(p) = found {
+            break p;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no probe file");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::fs::remove_file(&probe).unwrap();
+    let out = build.wait_with_output().unwrap();
+    let e = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{e}");
+    assert!(
+        e.contains("is not visible on") && e.contains("filesystem every node shares"),
+        "{e}"
+    );
+}
