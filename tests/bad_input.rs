@@ -161,6 +161,10 @@ fn out_of_range_settings_name_their_key() {
             "chapter.latent.small-seeds must be at least 2",
         ),
         (
+            "chapter.latent.small-step-share=0",
+            "chapter.latent.small-step-share must be a positive number",
+        ),
+        (
             "chapter.latent.small-train-sizes=[10, 10]",
             "chapter.latent.small-train-sizes lists 10 twice",
         ),
@@ -181,6 +185,30 @@ fn out_of_range_settings_name_their_key() {
         assert_eq!(out.status.code(), Some(2), "--set {set}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "--set {set}: {}", stderr(&out));
         assert!(book.runs().is_empty(), "--set {set} started a run");
+    }
+}
+
+#[test]
+fn executor_options_that_do_not_go_together_are_refused_before_anything_runs() {
+    let book = Book::new();
+    for (args, says) in [
+        (
+            &["build-report", "--no-wait"][..],
+            "--no-wait and --slurm-opt go with --executor slurm",
+        ),
+        (
+            &["build-report", "--slurm-opt=--partition=gpu"],
+            "--no-wait and --slurm-opt go with --executor slurm",
+        ),
+        (
+            &["chapter", "theory", "--force", "--executor", "slurm"],
+            "--force retrains in this process",
+        ),
+    ] {
+        let out = book.ex2(args);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        assert!(book.runs().is_empty(), "{args:?} started a run");
     }
 }
 

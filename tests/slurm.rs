@@ -198,6 +198,15 @@ impl Cluster {
         c
     }
 
+    /// `ex2 <args>` on `book` started in the background, its stderr kept.
+    fn spawn(&self, book: &Book, args: &[&str]) -> Child {
+        self.ex2(book, args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     fn squeue(&self) -> String {
         let out = Command::new("squeue")
             .args(["-h", "-o", "%i|%j|%T"])
@@ -362,12 +371,7 @@ fn a_cancelled_job_fails_only_its_chapter_and_a_rerun_submits_only_it() {
         return;
     };
     let book = Book::with_chapters(CHAPTERS, |t| t);
-    let build = cluster
-        .ex2(&book, &["build-report", "--executor", "slurm"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let build = cluster.spawn(&book, &["build-report", "--executor", "slurm"]);
     // The decoder's job waits for the classifier's: cancel it while it waits.
     let started = Instant::now();
     let id = loop {
@@ -414,14 +418,7 @@ fn two_builds_at_once_on_one_store_train_each_model_once() {
         return;
     };
     let book = Book::with_chapters(&["autoencoder", "classifier"], |t| t);
-    let start = || {
-        cluster
-            .ex2(&book, &["build-report", "--executor", "slurm"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
+    let start = || cluster.spawn(&book, &["build-report", "--executor", "slurm"]);
     let (a, b) = (start(), start());
     for o in [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()] {
         assert!(o.status.success(), "{}", stderr(&o));
@@ -495,20 +492,15 @@ fn a_node_that_cannot_see_the_store_fails_its_jobs_with_a_message_that_says_so()
     let book = Book::with_chapters(&["classifier"], |t| t);
     // The job starts 10 s after submission; meanwhile the probe file
     // disappears, as it would be missing on a node with its own disk.
-    let build = cluster
-        .ex2(
-            &book,
-            &[
-                "build-report",
-                "--executor",
-                "slurm",
-                "--slurm-opt=--begin=now+10",
-            ],
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let build = cluster.spawn(
+        &book,
+        &[
+            "build-report",
+            "--executor",
+            "slurm",
+            "--slurm-opt=--begin=now+10",
+        ],
+    );
     let slurm_dir = book.path().join("runs/slurm");
     let started = Instant::now();
     let probe = loop {

@@ -352,8 +352,7 @@ fn run_seeds<B: burn::tensor::backend::AutodiffBackend>(
     let n = ctx.config.profile.seeds.max(1);
     let mut outputs = vec![run_chapter(id, ctx)?];
     for i in 1..n {
-        let mut config = ctx.config.clone();
-        config.book.build.seed = seeds::repetition_seed(ctx.config.book.build.seed, i);
+        let config = seeds::repetition_config(ctx.config, i);
         eprintln!(
             "{id}: seed {} of {n} (base seed {})",
             i + 1,

@@ -20,6 +20,14 @@ pub fn repetition_seed(base: u64, i: usize) -> u64 {
     }
 }
 
+/// The book's configuration for repetition `i` (its base seed
+/// [`repetition_seed`]): what the runner runs and the plan lists.
+pub fn repetition_config(config: &crate::config::Config, i: usize) -> crate::config::Config {
+    let mut c = config.clone();
+    c.book.build.seed = repetition_seed(config.book.build.seed, i);
+    c
+}
+
 fn mean_std(xs: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;
     let mean = xs.iter().sum::<f64>() / n;

@@ -71,6 +71,16 @@ pub struct ArtifactStore {
     elsewhere: Option<BTreeMap<String, String>>,
 }
 
+/// The file whose presence marks a model entry as complete.
+const MODEL: &str = "model.mpk";
+
+/// What the cache holds for a key: its entry, or this process's claim to
+/// make it.
+enum Lookup<T> {
+    Cached(T),
+    Claimed { claim: Claim, replace: bool },
+}
+
 /// A computed result (not a model) from the store.
 pub struct Computed<R> {
     pub value: R,
@@ -233,45 +243,26 @@ impl ArtifactStore {
         crate::runtime::timing::record(crate::runtime::timing::Phase::Waiting, waiting.elapsed());
         let dir = self.path(&key);
         let skip_cache = self.force && !self.trained.lock().expect("trained lock").contains(&key);
-        let mut use_cache = !skip_cache;
-        let mut _claim = None;
-        loop {
-            if use_cache && dir.join(RESULT).is_file() {
-                match std::fs::read(dir.join(RESULT))
-                    .map_err(anyhow::Error::from)
-                    .and_then(|b| Ok(serde_json::from_slice::<R>(&b)?))
-                {
-                    Ok(value) => {
-                        self.stats
-                            .lock()
-                            .expect("stats lock")
-                            .result_hits
-                            .push(key.clone());
-                        return Ok(Computed {
-                            value,
-                            key,
-                            cached: true,
-                        });
-                    }
-                    Err(e) => {
-                        eprintln!(
-                            "cache entry {} is unreadable ({e:#}); computing it again",
-                            dir.display()
-                        );
-                        use_cache = false;
-                    }
-                }
+        let read = || {
+            std::fs::read(dir.join(RESULT))
+                .map_err(anyhow::Error::from)
+                .and_then(|b| Ok(serde_json::from_slice::<R>(&b)?))
+        };
+        let (_claim, replace) = match self.cached_or_claimed(&key, RESULT, !skip_cache, read)? {
+            Lookup::Cached(value) => {
+                self.stats
+                    .lock()
+                    .expect("stats lock")
+                    .result_hits
+                    .push(key.clone());
+                return Ok(Computed {
+                    value,
+                    key,
+                    cached: true,
+                });
             }
-            if _claim.is_some() {
-                break;
-            }
-            // Another process (a second build, a cluster job) may be
-            // computing it: wait for it, or hold the key while computing.
-            match Claim::acquire(&self.dir, &key, || use_cache && dir.join(RESULT).is_file())? {
-                Claimed::Held(c) => _claim = Some(c),
-                Claimed::Done => {}
-            }
-        }
+            Lookup::Claimed { claim, replace } => (claim, replace),
+        };
         let value = compute()?;
         let spec_json = serde_json::to_vec_pretty(&serde_json::json!({
             "key": key,
@@ -280,7 +271,7 @@ impl ArtifactStore {
         }))?;
         self.store(
             &key,
-            !use_cache,
+            replace,
             &[
                 (RESULT, serde_json::to_vec_pretty(&value)?),
                 ("spec.json", spec_json),
@@ -304,6 +295,48 @@ impl ArtifactStore {
 
     fn path(&self, key: &str) -> PathBuf {
         self.dir.join(key)
+    }
+
+    /// `key`'s entry read by `read` if the cache has a readable one (marked
+    /// by its file `marker`; `use_cache` false under `--force`), else the
+    /// key's claim to make it, taken after waiting for any other process
+    /// that holds it and checking once more under the claim. `replace`:
+    /// an existing entry (unreadable, or forced) is to be replaced.
+    fn cached_or_claimed<T>(
+        &self,
+        key: &str,
+        marker: &str,
+        mut use_cache: bool,
+        mut read: impl FnMut() -> Result<T>,
+    ) -> Result<Lookup<T>> {
+        let dir = self.path(key);
+        let mut claim = None;
+        loop {
+            if use_cache && dir.join(marker).is_file() {
+                match read() {
+                    Ok(value) => return Ok(Lookup::Cached(value)),
+                    Err(e) => {
+                        eprintln!(
+                            "cache entry {} is unreadable ({e:#}); making it again",
+                            dir.display()
+                        );
+                        use_cache = false;
+                    }
+                }
+            }
+            if let Some(claim) = claim {
+                return Ok(Lookup::Claimed {
+                    claim,
+                    replace: !use_cache,
+                });
+            }
+            // Another process (a second build, a cluster job) may be making
+            // it: wait for it, outside any training slot.
+            match Claim::acquire(&self.dir, key, || use_cache && dir.join(marker).is_file())? {
+                Claimed::Held(c) => claim = Some(c),
+                Claimed::Done => {}
+            }
+        }
     }
 
     /// Loads the model of `kind`/`spec` if cached, else trains it in a
@@ -337,57 +370,32 @@ impl ArtifactStore {
         crate::runtime::timing::record(crate::runtime::timing::Phase::Waiting, waiting.elapsed());
         let dir = self.path(&key);
         let skip_cache = self.force && !self.trained.lock().expect("trained lock").contains(&key);
-        let mut use_cache = !skip_cache;
         let mut init = Some(init);
-        let mut _claim = None;
-        loop {
-            if use_cache && dir.join("model.mpk").is_file() {
-                // An untrained model's parameters are lazy: building and
-                // loading it may draw from the backend's global generator,
-                // which a model being seeded in another thread is using.
-                // Hold the init lock so a cache hit never shifts another
-                // model's initial weights.
-                let loaded = {
-                    let _guard = crate::nn::init::init_lock();
-                    let untrained = init.take().expect("loaded at most once")();
-                    load::<B, M, H>(&dir, untrained, device)
-                };
-                match loaded {
-                    Ok((model, history)) => {
-                        self.stats
-                            .lock()
-                            .expect("stats lock")
-                            .hits
-                            .push(key.clone());
-                        return Ok(Artifact {
-                            model,
-                            history,
-                            key,
-                            cached: true,
-                        });
-                    }
-                    Err(e) => {
-                        eprintln!(
-                            "cache entry {} is unreadable ({e:#}); retraining",
-                            dir.display()
-                        );
-                        use_cache = false;
-                    }
-                }
+        let load = || {
+            // An untrained model's parameters are lazy: building and loading
+            // it may draw from the backend's global generator, which a model
+            // being seeded in another thread is using. Hold the init lock so
+            // a cache hit never shifts another model's initial weights.
+            let _guard = crate::nn::init::init_lock();
+            let untrained = init.take().expect("loaded at most once")();
+            load::<B, M, H>(&dir, untrained, device)
+        };
+        let (_claim, replace) = match self.cached_or_claimed(&key, MODEL, !skip_cache, load)? {
+            Lookup::Cached((model, history)) => {
+                self.stats
+                    .lock()
+                    .expect("stats lock")
+                    .hits
+                    .push(key.clone());
+                return Ok(Artifact {
+                    model,
+                    history,
+                    key,
+                    cached: true,
+                });
             }
-            if _claim.is_some() {
-                break;
-            }
-            // Another process (a second build, a cluster job) may be
-            // training it: wait for it, or hold the key while training.
-            // Waiting happens outside a training slot.
-            match Claim::acquire(&self.dir, &key, || {
-                use_cache && dir.join("model.mpk").is_file()
-            })? {
-                Claimed::Held(c) => _claim = Some(c),
-                Claimed::Done => {}
-            }
-        }
+            Lookup::Claimed { claim, replace } => (claim, replace),
+        };
         if let Some(failed) = &self.elsewhere {
             anyhow::bail!(
                 "{}",
@@ -398,7 +406,7 @@ impl ArtifactStore {
             );
         }
         let (model, history) = crate::runtime::scheduler::in_training_slot(train)?;
-        let model = self.save(&key, !use_cache, spec, model, &history)?;
+        let model = self.save(&key, replace, spec, model, &history)?;
         self.trained
             .lock()
             .expect("trained lock")

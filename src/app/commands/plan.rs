@@ -114,21 +114,6 @@ fn why_not_cached(artifacts: &ArtifactStore, m: &PlannedModel) -> String {
     why
 }
 
-/// The book's configuration once per seed of the profile (`--seeds`), as
-/// the runner repeats the chapters: the first is `config` itself.
-fn seed_configs(config: &Config) -> Vec<Config> {
-    let base = config.book.build.seed;
-    (0..config.profile.seeds.max(1))
-        .map(|i| {
-            let mut c = config.clone();
-            if i > 0 {
-                c.book.build.seed = crate::chapters::seeds::repetition_seed(base, i);
-            }
-            c
-        })
-        .collect()
-}
-
 /// What a plan is made from: the book's model cache, and the book's
 /// configuration once per seed.
 pub(crate) struct PlanInputs<'a> {
@@ -144,7 +129,11 @@ impl<'a> PlanInputs<'a> {
                 crate::store::Runs::of(config).cache_dir(),
                 key_context(backend, data),
             ),
-            configs: seed_configs(config),
+            // One per seed of the profile (`--seeds`), as the runner repeats
+            // the chapters; the first is `config` itself.
+            configs: (0..config.profile.seeds.max(1))
+                .map(|i| crate::chapters::seeds::repetition_config(config, i))
+                .collect(),
             data,
         }
     }
