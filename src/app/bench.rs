@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::app::backend::{BackendKind, BackendTask, dispatch};
 use crate::book::Table;
 use crate::config::Config;
-use crate::data::{Mnist, Split};
+use crate::data::{Dataset, Split};
 use crate::experiment::sections::{AutoencoderSection, ClassifierSection};
 use crate::nn::autoencoder::{Autoencoder, evaluate};
 use crate::nn::classify::{ClassifierTrainingConfig, train_classifier};
@@ -132,7 +132,7 @@ impl Measurement {
 
 struct Bench<'a> {
     config: &'a Config,
-    data: &'a Mnist,
+    data: &'a Dataset,
     options: &'a BenchOptions,
 }
 
@@ -347,7 +347,7 @@ pub fn computed_record(runs: &Runs, c: &ChapterRecord) -> (ChapterRecord, String
 /// Measures every benchmark on `backend` with the profile's data and settings.
 pub fn measure(
     config: &Config,
-    data: &Mnist,
+    data: &Dataset,
     backend: BackendKind,
     options: &BenchOptions,
 ) -> Result<BenchReport> {

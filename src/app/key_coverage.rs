@@ -8,19 +8,19 @@ use std::path::Path;
 
 use crate::app::backend::BackendKind;
 use crate::app::runner::key_context;
-use crate::data::{DatasetSource, Mnist};
+use crate::data::{Dataset, DatasetSource};
 use crate::experiment::Ctx;
 use crate::store::artifacts::ArtifactStore;
 
 type B = burn::backend::Autodiff<burn::backend::Flex>;
 
-fn fixture() -> Mnist {
+fn fixture() -> Dataset {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     crate::data::load(DatasetSource::Fixture, &root.join(crate::data::FIXTURE_DIR)).unwrap()
 }
 
 /// The planned models of book.toml's smoke book with `overrides`: name → key.
-fn plan(full: &Mnist, overrides: &[String]) -> BTreeMap<String, String> {
+fn plan(full: &Dataset, overrides: &[String]) -> BTreeMap<String, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = crate::chapters::load_config(&root.join("book.toml"), Some("smoke"), overrides)
         .unwrap_or_else(|e| panic!("{overrides:?}: {e}"));

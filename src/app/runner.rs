@@ -13,7 +13,7 @@ use crate::base::error::Ex2Error;
 use crate::book::ChapterId;
 use crate::chapters::{run_chapter, seeds};
 use crate::config::Config;
-use crate::data::{self, DatasetSource, Mnist};
+use crate::data::{self, Dataset, DatasetSource};
 use crate::experiment::Ctx;
 use crate::report::{self, ChapterContent, ChapterView};
 use crate::store::artifacts::{ArtifactStore, CacheStats, KeyContext};
@@ -57,7 +57,7 @@ pub fn dataset_dir(config: &Config, data_dir: Option<&Path>) -> PathBuf {
 
 /// Loads the profile's dataset (fetching MNIST when absent) and cuts it to
 /// the profile's sizes.
-pub fn load_data(config: &Config, data_dir: Option<&Path>) -> Result<Mnist> {
+pub fn load_data(config: &Config, data_dir: Option<&Path>) -> Result<Dataset> {
     let dir = dataset_dir(config, data_dir);
     let source = config.profile.dataset;
     if source == DatasetSource::Mnist && !data::missing_files(&dir, source).is_empty() {
@@ -86,7 +86,7 @@ pub fn load_data(config: &Config, data_dir: Option<&Path>) -> Result<Mnist> {
 }
 
 /// What every cache key of a build on `backend` with `data` shares.
-pub fn key_context(backend: BackendKind, data: &Mnist) -> KeyContext {
+pub fn key_context(backend: BackendKind, data: &Dataset) -> KeyContext {
     KeyContext {
         ex2_version: env!("CARGO_PKG_VERSION").into(),
         training_code: env!("EX2_TRAINING_CODE").into(),
@@ -100,7 +100,7 @@ pub fn key_context(backend: BackendKind, data: &Mnist) -> KeyContext {
 struct BookTask<'a> {
     config: &'a Config,
     runs: &'a Runs,
-    data: &'a Mnist,
+    data: &'a Dataset,
     run: &'a Run,
     run_chapters: &'a [ChapterId],
     backend: BackendKind,
@@ -305,7 +305,7 @@ pub type Inputs = std::collections::BTreeMap<String, serde_json::Value>;
 /// chapter.
 pub fn chapter_inputs(
     config: &Config,
-    data: &Mnist,
+    data: &Dataset,
     backend: BackendKind,
     id: ChapterId,
 ) -> Inputs {

@@ -3,6 +3,7 @@
 pub mod fetch;
 pub mod idx;
 pub mod noise;
+pub mod split;
 pub mod training_set;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::base::error::Ex2Error;
 use crate::base::hash::sha256_hex;
 pub use idx::Images;
+pub use split::Split;
 pub use training_set::TrainingSet;
 
 /// Where a profile's images come from.
@@ -93,113 +95,9 @@ pub fn files_of(source: DatasetSource) -> &'static [DataFile; 4] {
     }
 }
 
-/// Images and their labels.
-#[derive(Debug, Clone)]
-pub struct Split {
-    pub images: Images,
-    pub labels: Vec<u8>,
-}
-
-impl Split {
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// The first `n` examples (all of them when fewer exist).
-    pub fn truncated(&self, n: usize) -> Split {
-        let n = n.min(self.len());
-        Split {
-            images: self.images.truncated(n),
-            labels: self.labels[..n].to_vec(),
-        }
-    }
-
-    /// The first `per_class` examples of each digit, in their order here:
-    /// a class-balanced small training set. Errors if a digit has fewer.
-    pub fn balanced(&self, per_class: usize) -> anyhow::Result<Split> {
-        self.balanced_in_order(per_class, 0..self.len())
-    }
-
-    /// The first `per_class` examples of each digit in the order of
-    /// `order` (indices into this split), kept in that order: with a
-    /// shuffled order, a random class-balanced draw. Errors if a digit has
-    /// fewer.
-    pub fn balanced_in_order(
-        &self,
-        per_class: usize,
-        order: impl IntoIterator<Item = usize>,
-    ) -> anyhow::Result<Split> {
-        let mut taken = [0usize; 10];
-        let mut keep = Vec::with_capacity(per_class * 10);
-        for i in order {
-            let l = self.labels[i];
-            if taken[l as usize] < per_class {
-                taken[l as usize] += 1;
-                keep.push(i);
-            }
-        }
-        if let Some(d) = taken.iter().position(|&t| t < per_class) {
-            anyhow::bail!(
-                "the training split has only {} images of the digit {d}, {per_class} are needed",
-                taken[d]
-            );
-        }
-        Ok(self.select(&keep))
-    }
-
-    /// The examples at `indices`, in that order.
-    pub fn select(&self, indices: &[usize]) -> Split {
-        let n = self.images.pixels_per_image();
-        let mut pixels = Vec::with_capacity(indices.len() * n);
-        for &i in indices {
-            pixels.extend_from_slice(self.images.image(i));
-        }
-        Split {
-            images: Images {
-                count: indices.len(),
-                rows: self.images.rows,
-                cols: self.images.cols,
-                pixels,
-            },
-            labels: indices.iter().map(|&i| self.labels[i]).collect(),
-        }
-    }
-
-    /// These examples followed by `other`'s (images of the same size).
-    pub fn concat(&self, other: &Split) -> Split {
-        assert_eq!(
-            (self.images.rows, self.images.cols),
-            (other.images.rows, other.images.cols),
-            "concatenated splits have images of one size"
-        );
-        let mut pixels = self.images.pixels.clone();
-        pixels.extend_from_slice(&other.images.pixels);
-        let mut labels = self.labels.clone();
-        labels.extend_from_slice(&other.labels);
-        Split {
-            images: Images {
-                count: self.images.count + other.images.count,
-                pixels,
-                rows: self.images.rows,
-                cols: self.images.cols,
-            },
-            labels,
-        }
-    }
-
-    /// Mean pixel value in [0, 1]: the L1 error of the all-black image.
-    pub fn mean_pixel(&self) -> f64 {
-        self.images.mean_intensity()
-    }
-}
-
 /// A loaded, verified dataset.
 #[derive(Debug, Clone)]
-pub struct Mnist {
+pub struct Dataset {
     pub source: DatasetSource,
     pub dir: PathBuf,
     pub train: Arc<Split>,
@@ -210,11 +108,11 @@ pub struct Mnist {
     train_set: OnceLock<TrainingSet>,
 }
 
-impl Mnist {
+impl Dataset {
     /// The first `train` training and `test` test images (the profile's
     /// sizes; the caller checks they exist).
-    pub fn cut(self, train: usize, test: usize) -> Mnist {
-        Mnist {
+    pub fn cut(self, train: usize, test: usize) -> Dataset {
+        Dataset {
             train: Arc::new(self.train.truncated(train)),
             test: self.test.truncated(test),
             train_set: OnceLock::new(),
@@ -283,7 +181,7 @@ pub fn missing_files(dir: &Path, source: DatasetSource) -> Vec<&'static str> {
 }
 
 /// Loads and verifies the four files of `source` from `dir`.
-pub fn load(source: DatasetSource, dir: &Path) -> Result<Mnist, Ex2Error> {
+pub fn load(source: DatasetSource, dir: &Path) -> Result<Dataset, Ex2Error> {
     let files = files_of(source);
     let mut checksums = BTreeMap::new();
     let mut raw = Vec::new();
@@ -316,7 +214,7 @@ pub fn load(source: DatasetSource, dir: &Path) -> Result<Mnist, Ex2Error> {
         }
         Ok(Split { images, labels })
     };
-    Ok(Mnist {
+    Ok(Dataset {
         source,
         dir: dir.to_path_buf(),
         train: Arc::new(split(0, 1)?),
@@ -329,46 +227,6 @@ pub fn load(source: DatasetSource, dir: &Path) -> Result<Mnist, Ex2Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn balanced_subsets_take_the_first_of_each_digit() {
-        let labels: Vec<u8> = (0..40).map(|i| (i % 10) as u8).collect();
-        let split = super::Split {
-            images: super::Images {
-                count: 40,
-                rows: 1,
-                cols: 1,
-                pixels: (0..40).collect(),
-            },
-            labels,
-        };
-        let b = split.balanced(2).unwrap();
-        assert_eq!(b.len(), 20);
-        assert_eq!(b.images.pixels, (0..20).collect::<Vec<u8>>());
-        assert!(split.balanced(5).is_err());
-        // In a given order: the first two of each digit met in that order.
-        let b = split.balanced_in_order(2, (0..40).rev()).unwrap();
-        assert_eq!(b.images.pixels, (20..40).rev().collect::<Vec<u8>>());
-        assert_eq!(b.labels.iter().filter(|&&l| l == 3).count(), 2);
-    }
-
-    #[test]
-    fn concatenated_splits_keep_both_in_order() {
-        let split = |labels: Vec<u8>, v: u8| Split {
-            images: Images {
-                count: labels.len(),
-                rows: 2,
-                cols: 2,
-                pixels: vec![v; 4 * labels.len()],
-            },
-            labels,
-        };
-        let both = split(vec![1, 2], 10).concat(&split(vec![3], 20));
-        assert_eq!(both.labels, [1, 2, 3]);
-        assert_eq!(both.images.count, 3);
-        assert_eq!(both.images.image(2), [20; 4]);
-        assert_eq!(both.images.image(1), [10; 4]);
-    }
 
     fn fixture_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE_DIR)

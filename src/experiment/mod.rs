@@ -9,15 +9,15 @@ use burn::tensor::backend::AutodiffBackend;
 
 use crate::base::hash::derive_seed;
 use crate::config::Config;
-use crate::data::Mnist;
+use crate::data::Dataset;
 use crate::store::artifacts::ArtifactStore;
 
 /// What a chapter runs with.
 pub struct Ctx<'a, B: AutodiffBackend> {
     pub device: B::Device,
     pub config: &'a Config,
-    /// The profile's subsets of MNIST.
-    pub data: &'a Mnist,
+    /// The profile's subsets of its dataset.
+    pub data: &'a Dataset,
     /// Trained models, shared across chapters and runs.
     pub artifacts: &'a ArtifactStore,
 }

@@ -12,7 +12,7 @@ use crate::app::cli::{BookArgs, PlanArgs, PlanFormat};
 use crate::app::runner::{key_context, load_data};
 use crate::chapters::book_models;
 use crate::config::Config;
-use crate::data::Mnist;
+use crate::data::Dataset;
 use crate::experiment::Ctx;
 use crate::experiment::models::PlannedModel;
 use crate::store::artifacts::ArtifactStore;
@@ -119,11 +119,11 @@ fn why_not_cached(artifacts: &ArtifactStore, m: &PlannedModel) -> String {
 pub(crate) struct PlanInputs<'a> {
     pub artifacts: ArtifactStore,
     configs: Vec<Config>,
-    data: &'a Mnist,
+    data: &'a Dataset,
 }
 
 impl<'a> PlanInputs<'a> {
-    pub fn new(config: &Config, data: &'a Mnist, backend: BackendKind) -> Self {
+    pub fn new(config: &Config, data: &'a Dataset, backend: BackendKind) -> Self {
         Self {
             artifacts: ArtifactStore::new(
                 crate::store::Runs::of(config).cache_dir(),
@@ -175,7 +175,7 @@ pub(crate) fn planned_models<'a, B: AutodiffBackend>(
 
 struct Plan<'a> {
     config: &'a Config,
-    data: &'a Mnist,
+    data: &'a Dataset,
     backend: BackendKind,
 }
 

@@ -15,7 +15,7 @@ use crate::app::commands::plan::{PlanInputs, dependencies, planned_models};
 use crate::app::runner::load_data;
 use crate::base::error::Ex2Error;
 use crate::config::Config;
-use crate::data::Mnist;
+use crate::data::Dataset;
 
 /// What a `train` call did.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub enum Trained {
 
 struct Train<'a> {
     config: &'a Config,
-    data: &'a Mnist,
+    data: &'a Dataset,
     backend: BackendKind,
     /// A cache key or a plan name (`latent/d5`).
     model: &'a str,
