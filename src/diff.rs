@@ -115,6 +115,40 @@ fn read_csv(path: &Path) -> Result<DataFrame> {
         .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))
 }
 
+/// Runs on different datasets (by name or by the files' checksums) do not
+/// compare number by number: say so instead of listing every number.
+fn same_dataset(a: &Run, b: &Run) -> Result<()> {
+    let (ma, mb) = match (a.manifest(), b.manifest()) {
+        (Ok(x), Ok(y)) => (x, y),
+        // An incomplete run is reported by `load_run`.
+        _ => return Ok(()),
+    };
+    let (da, db) = (&ma.dataset, &mb.dataset);
+    if da.name != db.name || da.checksums != db.checksums {
+        let describe = |d: &crate::store::manifest::DatasetRecord| {
+            if d.title.is_empty() {
+                format!("`{}`", d.name)
+            } else {
+                format!("`{}` ({})", d.name, d.title)
+            }
+        };
+        bail!(
+            "{} and {} ran on different datasets: {} and {}{}; their metric tables do not compare \
+             number by number (diff two runs of one dataset)",
+            a.id,
+            b.id,
+            describe(da),
+            describe(db),
+            if da.name == db.name {
+                ", whose files' checksums differ"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
 fn load_run(run: &Run) -> Result<RunTables> {
     if !run.is_complete() {
         bail!(
@@ -192,6 +226,7 @@ pub fn diff_runs(
     include_volatile: bool,
     chapters: &[String],
 ) -> Result<DiffReport> {
+    same_dataset(a, b)?;
     let (mut ta, mut tb) = (load_run(a)?, load_run(b)?);
     if !chapters.is_empty() {
         let keep = |name: &String| chapters.iter().any(|c| name.starts_with(&format!("{c}/")));

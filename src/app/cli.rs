@@ -17,7 +17,7 @@ use crate::diff::DiffFormat;
 #[command(
     name = "ex2",
     version,
-    about = "A reproducible research book: trains the MNIST exercise and typesets ex2.pdf"
+    about = "A reproducible research book: trains the MNIST exercise (or its questions on another dataset) and typesets ex2.pdf"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -35,6 +35,10 @@ pub struct BookArgs {
     /// Profile from book.toml (smoke, quick, full, …); default: [build].profile.
     #[arg(long, global = true)]
     pub profile: Option<String>,
+    /// Dataset to run the profile on (`mnist`, `fashion-mnist`, `fixture`,
+    /// or a `[dataset.<name>]` of book.toml); default: the profile's.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub dataset: Option<String>,
     /// Override a book.toml value, e.g. `--set chapter.latent.dims=[2,8]`
     /// (repeatable; validated like the file, recorded in the manifest).
     #[arg(long, global = true, value_name = "KEY=VALUE", value_parser = key_value)]
@@ -52,7 +56,8 @@ pub struct BackendArgs {
 /// Where the data is.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
-    /// Directory with the four MNIST files (raw or .gz); default: <data-dir>/mnist from book.toml.
+    /// Directory with the dataset's four IDX files (raw or .gz); default:
+    /// the entry's `dir`, else <build.data-dir>/<dataset> from book.toml.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::app::backend::BackendKind;
 use crate::app::runner::key_context;
-use crate::data::{Dataset, DatasetSource};
+use crate::data::{Catalog, Dataset};
 use crate::experiment::Ctx;
 use crate::store::artifacts::ArtifactStore;
 
@@ -16,7 +16,10 @@ type B = burn::backend::Autodiff<burn::backend::Flex>;
 
 fn fixture() -> Dataset {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    crate::data::load(DatasetSource::Fixture, &root.join(crate::data::FIXTURE_DIR)).unwrap()
+    let catalog = Catalog::built_in();
+    let entry = catalog.get("fixture").unwrap();
+    let dir = root.join(entry.dir.as_ref().unwrap());
+    crate::data::load("fixture", entry, &dir).unwrap()
 }
 
 /// The planned models of book.toml's smoke book with `overrides`: name → key.

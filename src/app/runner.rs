@@ -13,7 +13,7 @@ use crate::base::error::Ex2Error;
 use crate::book::ChapterId;
 use crate::chapters::{run_chapter, seeds};
 use crate::config::Config;
-use crate::data::{self, Dataset, DatasetSource};
+use crate::data::{self, Dataset};
 use crate::experiment::Ctx;
 use crate::report::{self, ChapterContent, ChapterView};
 use crate::store::artifacts::{ArtifactStore, CacheStats, KeyContext};
@@ -45,26 +45,35 @@ pub struct BuildSummary {
     pub failed: Vec<(ChapterId, String)>,
 }
 
-/// Where a profile's dataset lives.
+/// Where the profile's dataset lives: `--data-dir`, else its entry's `dir`
+/// (relative to the book), else `<build.data-dir>/<name>`.
 pub fn dataset_dir(config: &Config, data_dir: Option<&Path>) -> PathBuf {
-    match config.profile.dataset {
-        DatasetSource::Fixture => config.root.join(data::FIXTURE_DIR),
-        DatasetSource::Mnist => data_dir
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| config.resolve(&config.book.build.data_dir).join("mnist")),
+    if let Some(d) = data_dir {
+        return d.to_path_buf();
+    }
+    match &config.dataset().dir {
+        Some(d) => config.resolve(d),
+        None => config
+            .resolve(&config.book.build.data_dir)
+            .join(&config.profile.dataset),
     }
 }
 
-/// Loads the profile's dataset (fetching MNIST when absent) and cuts it to
-/// the profile's sizes.
+/// Loads the profile's dataset (fetching it when files are absent and its
+/// entry says where from) and cuts it to the profile's sizes.
 pub fn load_data(config: &Config, data_dir: Option<&Path>) -> Result<Dataset> {
     let dir = dataset_dir(config, data_dir);
-    let source = config.profile.dataset;
-    if source == DatasetSource::Mnist && !data::missing_files(&dir, source).is_empty() {
-        eprintln!("MNIST is not in {}; fetching it", dir.display());
-        data::fetch::fetch_mnist(&dir)?;
+    let name = config.profile.dataset.as_str();
+    let entry = config.dataset();
+    if entry.has_sources() && !data::missing_files(&dir, entry).is_empty() {
+        eprintln!(
+            "dataset `{name}` ({}) is not in {}; fetching it",
+            entry.title,
+            dir.display()
+        );
+        data::fetch::fetch(name, entry, &dir)?;
     }
-    let full = data::load(source, &dir)?;
+    let full = data::load(name, entry, &dir)?;
     let p = &config.profile;
     let name = &config.profile_name;
     for (key, want, have) in [
@@ -324,6 +333,10 @@ pub fn chapter_inputs(
     for (file, sum) in &data.checksums {
         inputs.insert(format!("data {file}"), sum.clone().into());
     }
+    // The entry's class names, words and published figures reach the
+    // chapter's facts and text.
+    let entry = serde_json::to_value(&data.entry).expect("entries serialise");
+    crate::config::flatten_settings(&entry, &format!("dataset.{}", data.name), &mut inputs);
     inputs.insert("backend".into(), backend.as_str().into());
     inputs.insert("backend kernels".into(), backend.kernels().into());
     inputs.insert("ex2 version".into(), env!("CARGO_PKG_VERSION").into());
@@ -388,7 +401,10 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
     // through its per-key claim (`store::claim`), not one after another.
     let run = {
         let _lock = runs.lock(opts.lock_wait)?;
-        runs.create(&config.profile_name)?
+        runs.create(&format!(
+            "{}-{}",
+            config.profile_name, config.profile.dataset
+        ))?
     };
     crate::runtime::scheduler::configure(opts.budget);
     eprintln!(
@@ -422,7 +438,8 @@ pub fn build(config: &Config, opts: &BuildOptions) -> Result<BuildSummary> {
         profile_config: config.profile.clone(),
         seed: config.book.build.seed,
         dataset: DatasetRecord {
-            source: format!("{:?}", data.source).to_lowercase(),
+            name: data.name.clone(),
+            title: data.entry.title.clone(),
             dir: data.dir.display().to_string(),
             train_images: data.train.len(),
             test_images: data.test.len(),

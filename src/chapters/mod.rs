@@ -15,6 +15,7 @@ pub mod classifier_decoding;
 pub mod denoising;
 pub mod few_shot;
 pub mod latent;
+pub mod published;
 pub mod seeds;
 pub mod theory;
 pub mod transfer;

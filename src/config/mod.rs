@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::base::error::Ex2Error;
 use crate::book::ChapterId;
-use crate::data::DatasetSource;
+use crate::data::{Catalog, DatasetEntry};
 
 pub mod section;
 
@@ -32,6 +32,11 @@ pub struct BookConfig {
     pub chapter: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub diff: DiffSection,
+    /// `[dataset.<name>]`: datasets added to the built-in ones, or keys of a
+    /// built-in one changed (`data::catalog`); resolved into
+    /// [`Config::datasets`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dataset: BTreeMap<String, toml::Value>,
 }
 
 /// Allowed difference of a number: within if |a − b| ≤ abs or
@@ -126,7 +131,9 @@ fn default_data_dir() -> PathBuf {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Profile {
-    pub dataset: DatasetSource,
+    /// Name of the dataset (`mnist`, `fashion-mnist`, `fixture`, or one of
+    /// book.toml's `[dataset.<name>]`); `--dataset` overrides it.
+    pub dataset: String,
     /// Training images used (the first N of the training split).
     pub train_size: usize,
     /// Test images used (the first N of the test split).
@@ -172,6 +179,8 @@ pub struct Config {
     pub profile: Profile,
     /// `--set key=value` overrides applied on top of book.toml, as given.
     pub overrides: Vec<String>,
+    /// Every dataset the book knows: the built-in entries and book.toml's.
+    pub datasets: Catalog,
 }
 
 /// Applies `key.path=value` to a parsed book.toml. The value is read as a
@@ -285,6 +294,12 @@ impl Config {
                 })?
         };
         book.validate().map_err(err)?;
+        let datasets = Catalog::with_book_entries(&book.dataset).map_err(err)?;
+        for (name, p) in &book.profile {
+            datasets
+                .entry(&p.dataset)
+                .map_err(|e| err(format!("profile.{name}.dataset: {e}")))?;
+        }
         let profile_name = profile.unwrap_or(&book.build.profile).to_string();
         let profile = book.profile.get(&profile_name).cloned().ok_or_else(|| {
             err(format!(
@@ -298,7 +313,15 @@ impl Config {
             profile_name,
             profile,
             overrides: overrides.to_vec(),
+            datasets,
         })
+    }
+
+    /// The entry of the profile's dataset.
+    pub fn dataset(&self) -> &DatasetEntry {
+        self.datasets
+            .get(&self.profile.dataset)
+            .expect("checked when the configuration was loaded")
     }
 
     pub fn resolve(&self, path: &Path) -> PathBuf {
@@ -451,7 +474,8 @@ mod tests {
         for p in ["smoke", "quick", "full"] {
             assert!(cfg.book.profile.contains_key(p), "missing profile {p}");
         }
-        assert_eq!(cfg.book.profile["smoke"].dataset, DatasetSource::Fixture);
+        assert_eq!(cfg.book.profile["smoke"].dataset, "fixture");
+        assert_eq!(cfg.dataset().title, "MNIST");
     }
 
     #[test]
@@ -459,6 +483,40 @@ mod tests {
         let text = BOOK.replace("[build]", "[build]\nsped = 3");
         let e = load(&text).unwrap_err();
         assert!(e.contains("sped"), "{e}");
+    }
+
+    #[test]
+    fn datasets_are_entries_of_the_catalogue() {
+        let e = with_set(&["profile.quick.dataset=kmnist"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("profile.quick.dataset") && e.contains("no dataset named `kmnist`"),
+            "{e}"
+        );
+        // A user's entry: the MNIST fixture's files in another directory.
+        let text = format!(
+            "{BOOK}\n[dataset.my-digits]\ntitle = \"My digits\"\nitem = \"digit\"\nitems = \"digits\"\n\
+             class-noun = \"digit\"\nclass-nouns = \"digits\"\nclasses = [\"0\",\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]\n\
+             dir = \"elsewhere\"\nfiles = {{ train-images = {{ name = \"a\", bytes = 1, sha256 = \"{h}\" }}, \
+             train-labels = {{ name = \"b\", bytes = 1, sha256 = \"{h}\" }}, test-images = {{ name = \"c\", bytes = 1, sha256 = \"{h}\" }}, \
+             test-labels = {{ name = \"d\", bytes = 1, sha256 = \"{h}\" }} }}\n",
+            h = "0".repeat(64)
+        );
+        let cfg = Config::from_toml_with(
+            &text,
+            Path::new("book.toml"),
+            ".".into(),
+            Some("quick"),
+            &["profile.quick.dataset=my-digits".to_string()],
+        )
+        .unwrap();
+        assert_eq!(cfg.dataset().title, "My digits");
+        let e = load(&text.replace("class-noun = \"digit\"\n", "")).unwrap_err();
+        assert!(
+            e.contains("dataset.my-digits") && e.contains("class-noun"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! MNIST: where it lives, its pinned checksums, loading and subsetting.
+//! Datasets: the catalogue of entries (`catalog`), getting their files
+//! (`fetch`), verifying and loading them, and the splits the experiments use.
 
+pub mod catalog;
 pub mod fetch;
 pub mod idx;
 pub mod noise;
@@ -10,95 +12,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use serde::{Deserialize, Serialize};
-
 use crate::base::error::Ex2Error;
 use crate::base::hash::sha256_hex;
+pub use catalog::{Catalog, DatasetEntry, IdxFile};
 pub use idx::Images;
 pub use split::Split;
 pub use training_set::TrainingSet;
 
-/// Where a profile's images come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DatasetSource {
-    /// The full MNIST set in the data directory, fetched when missing.
-    Mnist,
-    /// The small real MNIST sample shipped in `tests/fixtures/mnist-small`.
-    Fixture,
-}
-
-/// One IDX file with the size and SHA-256 of its *decompressed* bytes, so any
-/// mirror or compression verifies the same way.
-#[derive(Debug, Clone, Copy)]
-pub struct DataFile {
-    pub name: &'static str,
-    pub bytes: usize,
-    pub sha256: &'static str,
-}
-
-/// The original MNIST files (docs/facts.md, "MNIST").
-pub const MNIST_FILES: [DataFile; 4] = [
-    DataFile {
-        name: "train-images-idx3-ubyte",
-        bytes: 47_040_016,
-        sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    },
-    DataFile {
-        name: "train-labels-idx1-ubyte",
-        bytes: 60_008,
-        sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    },
-    DataFile {
-        name: "t10k-images-idx3-ubyte",
-        bytes: 7_840_016,
-        sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    },
-    DataFile {
-        name: "t10k-labels-idx1-ubyte",
-        bytes: 10_008,
-        sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-    },
-];
-
-/// The first 3,000 training and 1,000 test images of MNIST, shipped gzipped in
-/// `tests/fixtures/mnist-small` (made by `tests/fixtures/make_fixture.py`).
-pub const FIXTURE_FILES: [DataFile; 4] = [
-    DataFile {
-        name: "train-images-idx3-ubyte",
-        bytes: 2_352_016,
-        sha256: "fc10080e92e48998cf561522ec74cfcd9fdc1d3eb6d815e4b8d6392c71460463",
-    },
-    DataFile {
-        name: "train-labels-idx1-ubyte",
-        bytes: 3_008,
-        sha256: "fb68983ef4dddd9fd08a65eeffd7110e567eb77e5ef20f1b57f69a7269e7d425",
-    },
-    DataFile {
-        name: "t10k-images-idx3-ubyte",
-        bytes: 784_016,
-        sha256: "de7c252b04f05e1f8309634180ccdf286dc6dbac8c579b74e76e02ae0331ca52",
-    },
-    DataFile {
-        name: "t10k-labels-idx1-ubyte",
-        bytes: 1_008,
-        sha256: "832c0d20f0dc42e575488c75a83a970787d4c8d4d05831b2ef03701b4a478a90",
-    },
-];
-
-pub const FIXTURE_DIR: &str = "tests/fixtures/mnist-small";
-
-pub fn files_of(source: DatasetSource) -> &'static [DataFile; 4] {
-    match source {
-        DatasetSource::Mnist => &MNIST_FILES,
-        DatasetSource::Fixture => &FIXTURE_FILES,
-    }
-}
-
 /// A loaded, verified dataset.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    pub source: DatasetSource,
+    /// Its name in the catalogue (`mnist`, `fashion-mnist`, …).
+    pub name: String,
+    pub entry: DatasetEntry,
     pub dir: PathBuf,
     pub train: Arc<Split>,
     pub test: Split,
@@ -136,15 +62,22 @@ pub fn locate(dir: &Path, name: &str) -> Option<PathBuf> {
 }
 
 /// Checks decompressed bytes against a pinned size and checksum.
-pub fn check(file: &DataFile, path: &Path, bytes: &[u8]) -> Result<(), Ex2Error> {
+pub fn check(
+    file: &IdxFile,
+    path: &Path,
+    bytes: &[u8],
+    dataset: &str,
+    entry: &DatasetEntry,
+) -> Result<(), Ex2Error> {
     if bytes.len() != file.bytes {
         return Err(Ex2Error::Data {
             file: path.to_path_buf(),
             message: format!(
-                "is {} bytes decompressed, expected {} for {}",
+                "is {} bytes decompressed, expected {} for {} of dataset `{dataset}` ({})",
                 bytes.len(),
                 file.bytes,
-                file.name
+                file.name,
+                entry.title
             ),
         });
     }
@@ -153,9 +86,9 @@ pub fn check(file: &DataFile, path: &Path, bytes: &[u8]) -> Result<(), Ex2Error>
         return Err(Ex2Error::Data {
             file: path.to_path_buf(),
             message: format!(
-                "checksum mismatch: SHA-256 {sum}, expected {} — the file is corrupt or not MNIST; \
-                 delete it and run `ex2 data fetch`",
-                file.sha256
+                "checksum mismatch: SHA-256 {sum}, expected {} for {} of dataset `{dataset}` — \
+                 the file is corrupt or not {}; delete it and run `ex2 data fetch`",
+                file.sha256, file.name, entry.title
             ),
         });
     }
@@ -163,44 +96,72 @@ pub fn check(file: &DataFile, path: &Path, bytes: &[u8]) -> Result<(), Ex2Error>
 }
 
 /// Reads and verifies one file; `None` when it is absent.
-pub fn read_verified(dir: &Path, file: &DataFile) -> Result<Option<Vec<u8>>, Ex2Error> {
-    let Some(path) = locate(dir, file.name) else {
+pub fn read_verified(
+    dir: &Path,
+    file: &IdxFile,
+    dataset: &str,
+    entry: &DatasetEntry,
+) -> Result<Option<Vec<u8>>, Ex2Error> {
+    let Some(path) = locate(dir, &file.name) else {
         return Ok(None);
     };
     let bytes = idx::read_decompressed(&path)?;
-    check(file, &path, &bytes)?;
+    check(file, &path, &bytes, dataset, entry)?;
     Ok(Some(bytes))
 }
 
-pub fn missing_files(dir: &Path, source: DatasetSource) -> Vec<&'static str> {
-    files_of(source)
-        .iter()
-        .filter(|f| locate(dir, f.name).is_none())
-        .map(|f| f.name)
+pub fn missing_files<'e>(dir: &Path, entry: &'e DatasetEntry) -> Vec<&'e str> {
+    entry
+        .files
+        .all()
+        .into_iter()
+        .filter(|f| locate(dir, &f.name).is_none())
+        .map(|f| f.name.as_str())
         .collect()
 }
 
-/// Loads and verifies the four files of `source` from `dir`.
-pub fn load(source: DatasetSource, dir: &Path) -> Result<Dataset, Ex2Error> {
-    let files = files_of(source);
+/// The side of the square images the book's networks take.
+pub const IMAGE_SIDE: usize = 28;
+
+/// Loads and verifies the four files of dataset `name` from `dir`.
+pub fn load(name: &str, entry: &DatasetEntry, dir: &Path) -> Result<Dataset, Ex2Error> {
     let mut checksums = BTreeMap::new();
     let mut raw = Vec::new();
-    for f in files {
-        let bytes = read_verified(dir, f)?.ok_or_else(|| Ex2Error::Data {
-            file: dir.join(f.name),
+    for f in entry.files.all() {
+        let bytes = read_verified(dir, f, name, entry)?.ok_or_else(|| Ex2Error::Data {
+            file: dir.join(&f.name),
             message: format!(
-                "missing (neither {0} nor {0}.gz exists); run `ex2 data fetch` or point --data-dir at a copy of MNIST",
-                f.name
+                "missing (neither {0} nor {0}.gz exists) for dataset `{name}` ({1}); run \
+                 `ex2 data fetch` or point --data-dir at a directory with its four files",
+                f.name, entry.title
             ),
         })?;
-        checksums.insert(f.name.to_string(), f.sha256.to_string());
-        raw.push((locate(dir, f.name).expect("located above"), bytes));
+        checksums.insert(f.name.clone(), f.sha256.clone());
+        raw.push((locate(dir, &f.name).expect("located above"), bytes));
     }
     let split = |images: usize, labels: usize| -> Result<Split, Ex2Error> {
         let (ip, ib) = &raw[images];
         let (lp, lb) = &raw[labels];
-        let images = idx::parse_images(ip, ib, 28, 28)?;
-        let labels = idx::parse_labels(lp, lb)?;
+        let images =
+            idx::parse_images(ip, ib, IMAGE_SIDE, IMAGE_SIDE).map_err(|e| match e {
+                Ex2Error::Data { file, message } => Ex2Error::Data {
+                    file,
+                    message: format!(
+                        "{message} (dataset `{name}`: the book's networks take {IMAGE_SIDE}×{IMAGE_SIDE} grey images)"
+                    ),
+                },
+                e => e,
+            })?;
+        let labels = idx::parse_labels(lp, lb).map_err(|e| match e {
+            Ex2Error::Data { file, message } => Ex2Error::Data {
+                file,
+                message: format!(
+                    "{message} (dataset `{name}` names {} classes, dataset.{name}.classes)",
+                    entry.classes.len()
+                ),
+            },
+            e => e,
+        })?;
         if images.count != labels.len() {
             return Err(Ex2Error::Data {
                 file: lp.clone(),
@@ -212,10 +173,21 @@ pub fn load(source: DatasetSource, dir: &Path) -> Result<Dataset, Ex2Error> {
                 ),
             });
         }
+        if let Some(&l) = labels.iter().find(|&&l| l as usize >= entry.classes.len()) {
+            return Err(Ex2Error::Data {
+                file: lp.clone(),
+                message: format!(
+                    "has the label {l}, but dataset `{name}` names {} classes (dataset.{name}.classes: {})",
+                    entry.classes.len(),
+                    entry.classes.join(", ")
+                ),
+            });
+        }
         Ok(Split { images, labels })
     };
     Ok(Dataset {
-        source,
+        name: name.to_string(),
+        entry: entry.clone(),
         dir: dir.to_path_buf(),
         train: Arc::new(split(0, 1)?),
         test: split(2, 3)?,
@@ -228,13 +200,37 @@ pub fn load(source: DatasetSource, dir: &Path) -> Result<Dataset, Ex2Error> {
 mod tests {
     use super::*;
 
-    fn fixture_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE_DIR)
+    fn entry(name: &str) -> DatasetEntry {
+        Catalog::built_in().get(name).unwrap().clone()
+    }
+
+    fn fixture_dir(name: &str) -> PathBuf {
+        let e = entry(name);
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(e.dir.unwrap())
+    }
+
+    /// A copy of a fixture's four files in a temporary directory.
+    fn copied(name: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for f in entry(name).files.all() {
+            let src = locate(&fixture_dir(name), &f.name).unwrap();
+            std::fs::copy(&src, dir.path().join(src.file_name().unwrap())).unwrap();
+        }
+        dir
+    }
+
+    /// Replaces `name` in `dir` by its decompressed bytes after `edit`.
+    fn edit(dir: &Path, name: &str, edit: impl FnOnce(&mut Vec<u8>)) {
+        let p = dir.join(format!("{name}.gz"));
+        let mut raw = idx::read_decompressed(&p).unwrap();
+        edit(&mut raw);
+        std::fs::remove_file(&p).unwrap();
+        std::fs::write(dir.join(name), &raw).unwrap();
     }
 
     #[test]
     fn fixture_loads_and_is_real_mnist() {
-        let m = load(DatasetSource::Fixture, &fixture_dir()).unwrap();
+        let m = load("fixture", &entry("fixture"), &fixture_dir("fixture")).unwrap();
         assert_eq!(m.train.len(), 3000);
         assert_eq!(m.test.len(), 1000);
         // First labels of MNIST (docs/facts.md, "MNIST").
@@ -246,23 +242,77 @@ mod tests {
     }
 
     #[test]
-    fn checksum_mismatch_names_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        for f in &FIXTURE_FILES {
-            let src = locate(&fixture_dir(), f.name).unwrap();
-            std::fs::copy(&src, dir.path().join(src.file_name().unwrap())).unwrap();
-        }
-        // Flip one pixel in the decompressed training labels.
-        let p = dir.path().join("train-labels-idx1-ubyte.gz");
-        let mut raw = idx::read_decompressed(&p).unwrap();
-        raw[100] = (raw[100] + 1) % 10;
-        std::fs::remove_file(&p).unwrap();
-        std::fs::write(dir.path().join("train-labels-idx1-ubyte"), &raw).unwrap();
-        let e = load(DatasetSource::Fixture, dir.path())
+    fn fashion_fixture_loads_and_is_real_fashion_mnist() {
+        let name = "fashion-mnist-fixture";
+        let m = load(name, &entry(name), &fixture_dir(name)).unwrap();
+        assert_eq!((m.train.len(), m.test.len()), (1000, 300));
+        // First labels of Fashion-MNIST (docs/facts.md, "Fashion-MNIST").
+        assert_eq!(&m.train.labels[..10], &[9, 0, 0, 3, 0, 2, 7, 2, 5, 5]);
+        assert_eq!(m.entry.class_name(9), "Ankle boot");
+    }
+
+    #[test]
+    fn checksum_mismatch_names_the_file_and_the_dataset() {
+        let dir = copied("fixture");
+        edit(dir.path(), "train-labels-idx1-ubyte", |raw| {
+            raw[100] = (raw[100] + 1) % 10
+        });
+        let e = load("fixture", &entry("fixture"), dir.path())
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("train-labels-idx1-ubyte") && e.contains("checksum mismatch"),
+            e.contains("train-labels-idx1-ubyte")
+                && e.contains("checksum mismatch")
+                && e.contains("`fixture`"),
+            "{e}"
+        );
+    }
+
+    /// An entry for a user's dataset: the fixture's files with the
+    /// checksums of `dir`'s (possibly edited) copies.
+    fn user_entry(dir: &Path) -> DatasetEntry {
+        let mut e = entry("fixture");
+        for f in [
+            &mut e.files.train_images,
+            &mut e.files.train_labels,
+            &mut e.files.test_images,
+            &mut e.files.test_labels,
+        ] {
+            let bytes = idx::read_decompressed(&locate(dir, &f.name).unwrap()).unwrap();
+            f.bytes = bytes.len();
+            f.sha256 = sha256_hex(&bytes);
+        }
+        e
+    }
+
+    #[test]
+    fn a_label_beyond_the_class_names_names_the_file_and_the_entry() {
+        let dir = copied("fixture");
+        edit(dir.path(), "t10k-labels-idx1-ubyte", |raw| raw[8] = 10);
+        let e = load("mine", &user_entry(dir.path()), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t10k-labels-idx1-ubyte")
+                && e.contains("is 10")
+                && e.contains("dataset.mine.classes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn images_that_are_not_28_by_28_name_the_file_and_the_entry() {
+        let dir = copied("fixture");
+        // The same bytes read as 14×56 images.
+        edit(dir.path(), "t10k-images-idx3-ubyte", |raw| {
+            raw[8..12].copy_from_slice(&14u32.to_be_bytes());
+            raw[12..16].copy_from_slice(&56u32.to_be_bytes());
+        });
+        let e = load("mine", &user_entry(dir.path()), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t10k-images-idx3-ubyte") && e.contains("14×56") && e.contains("`mine`"),
             "{e}"
         );
     }
@@ -270,8 +320,8 @@ mod tests {
     #[test]
     fn missing_files_are_listed() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(missing_files(dir.path(), DatasetSource::Mnist).len(), 4);
-        let e = load(DatasetSource::Mnist, dir.path())
+        assert_eq!(missing_files(dir.path(), &entry("mnist")).len(), 4);
+        let e = load("mnist", &entry("mnist"), dir.path())
             .unwrap_err()
             .to_string();
         assert!(e.contains("missing") && e.contains("--data-dir"), "{e}");

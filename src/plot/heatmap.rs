@@ -6,30 +6,67 @@ use plotters::prelude::*;
 use super::FONT;
 
 /// `counts[true][predicted]`; cells are shaded by the row-normalised value
-/// and annotated with the count.
-pub fn confusion_svg(counts: &[[u64; 10]; 10]) -> Result<String> {
+/// and annotated with the count. Rows are labelled with the classes' names;
+/// columns too when the names are short, else with the labels 0–9 (the
+/// figure's caption says which name each has).
+pub fn confusion_svg(
+    counts: &[[u64; 10]; 10],
+    classes: &[String],
+    class_noun: &str,
+) -> Result<String> {
+    let longest = classes.iter().map(|c| c.chars().count()).max().unwrap_or(1);
+    let names_on_columns = longest <= 2;
+    let y_area = (30 + 8 * longest as u32).max(46);
+    let name = |v: &f64| -> String {
+        let r = v.round();
+        if (v - r).abs() < 1e-6 && (0.0..10.0).contains(&r) {
+            classes
+                .get(r as usize)
+                .cloned()
+                .unwrap_or_else(|| (r as i32).to_string())
+        } else {
+            String::new()
+        }
+    };
+    let (x_desc, y_desc) = if names_on_columns {
+        (
+            format!("predicted {class_noun}"),
+            format!("true {class_noun}"),
+        )
+    } else {
+        (
+            format!("predicted {class_noun} (by label)"),
+            format!("true {class_noun}"),
+        )
+    };
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (520, 500)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (474 + y_area, 500)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
         let text = |size| (FONT, size).into_font().color(&BLACK);
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
             .x_label_area_size(40)
-            .y_label_area_size(46)
+            .y_label_area_size(y_area)
             .build_cartesian_2d(-0.5f64..9.5f64, 9.5f64..-0.5f64)
             .map_err(|e| anyhow!("{e}"))?;
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc("predicted digit")
-            .y_desc("true digit")
+            .x_desc(x_desc)
+            .y_desc(y_desc)
             .label_style(text(14))
             .axis_desc_style(text(15))
             .x_labels(10)
             .y_labels(10)
-            .x_label_formatter(&digit_tick)
-            .y_label_formatter(&digit_tick)
+            .x_label_formatter(&|v| {
+                if names_on_columns {
+                    name(v)
+                } else {
+                    label_tick(v)
+                }
+            })
+            .y_label_formatter(&name)
             .draw()
             .map_err(|e| anyhow!("{e}"))?;
         for (t, row) in counts.iter().enumerate() {
@@ -69,8 +106,8 @@ pub fn confusion_svg(counts: &[[u64; 10]; 10]) -> Result<String> {
     Ok(svg)
 }
 
-/// Cells are centred on whole numbers; label those with their digit.
-fn digit_tick(v: &f64) -> String {
+/// Cells are centred on whole numbers; label those with their label.
+fn label_tick(v: &f64) -> String {
     let r = v.round();
     if (v - r).abs() < 1e-6 && (0.0..10.0).contains(&r) {
         format!("{}", r as i32)

@@ -1,4 +1,4 @@
-//! Scatter plots of 2-D embeddings coloured by digit, one or more panels
+//! Scatter plots of 2-D embeddings coloured by class, one or more panels
 //! side by side. Points are opaque (semi-transparent points bloat the PDF).
 
 use anyhow::{Result, anyhow, ensure};
@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use super::FONT;
 
-/// Ten distinguishable colours for the digits 0–9 (matplotlib's tab10).
+/// Ten distinguishable colours for the classes 0–9 (matplotlib's tab10).
 pub const DIGIT_COLORS: [(u8, u8, u8); 10] = [
     (31, 119, 180),
     (255, 127, 14),
@@ -40,21 +40,37 @@ pub fn bounds(points: &[(f64, f64)]) -> ((f64, f64), (f64, f64)) {
     ((x0 - px, x1 + px), (y0 - py, y1 + py))
 }
 
-/// A column of the ten digit colours with their digits.
-fn digit_legend<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>) -> Result<()> {
+/// Width of the legend column for `classes`' names (about 9 px a
+/// character at its font size).
+fn legend_width(classes: &[String]) -> u32 {
+    let longest = classes.iter().map(|c| c.chars().count()).max().unwrap_or(1);
+    (40 + 9 * longest as u32).max(70)
+}
+
+/// A column of the ten class colours with the classes' names.
+fn class_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    classes: &[String],
+) -> Result<()> {
     let text = (FONT, 16).into_font().color(&BLACK);
     for (d, &(r, g, b)) in DIGIT_COLORS.iter().enumerate() {
         let y = 60 + d as i32 * 28;
         area.draw(&Circle::new((14, y), 6, RGBColor(r, g, b).filled()))
             .map_err(|e| anyhow!("{e:?}"))?;
-        area.draw(&Text::new(d.to_string(), (26, y - 8), text.clone()))
+        let name = classes.get(d).cloned().unwrap_or_else(|| d.to_string());
+        area.draw(&Text::new(name, (26, y - 8), text.clone()))
             .map_err(|e| anyhow!("{e:?}"))?;
     }
     Ok(())
 }
 
-/// Panels side by side, each with its own axes, and a digit legend.
-pub fn scatter_svg(panels: &[Panel], axis_labels: (&str, &str)) -> Result<String> {
+/// Panels side by side, each with its own axes, and a legend of the
+/// classes' names.
+pub fn scatter_svg(
+    panels: &[Panel],
+    axis_labels: (&str, &str),
+    classes: &[String],
+) -> Result<String> {
     ensure!(!panels.is_empty(), "a scatter plot needs a panel");
     for p in panels {
         ensure!(
@@ -68,12 +84,13 @@ pub fn scatter_svg(panels: &[Panel], axis_labels: (&str, &str)) -> Result<String
             p.title
         );
     }
-    let width = 420 * panels.len() as u32 + 70;
+    let legend_w = legend_width(classes);
+    let width = 420 * panels.len() as u32 + legend_w;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, 440)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-        let (plots, legend) = root.split_horizontally(width - 70);
+        let (plots, legend) = root.split_horizontally(width - legend_w);
         let areas = plots.split_evenly((1, panels.len()));
         let text = |size| (FONT, size).into_font().color(&BLACK);
         for (area, panel) in areas.iter().zip(panels) {
@@ -114,7 +131,7 @@ pub fn scatter_svg(panels: &[Panel], axis_labels: (&str, &str)) -> Result<String
                 }))
                 .map_err(|e| anyhow!("{e}"))?;
         }
-        digit_legend(&legend)?;
+        class_legend(&legend, classes)?;
         root.present().map_err(|e| anyhow!("{e}"))?;
     }
     Ok(svg)
@@ -145,13 +162,14 @@ fn tint((r, g, b): (u8, u8, u8), p: f32) -> RGBColor {
     RGBColor(mix(r), mix(g), mix(b))
 }
 
-/// Points coloured by digit over the classifier's background: the hue is
+/// Points coloured by class over the classifier's background: the hue is
 /// the predicted class, the depth of the tint its probability.
 pub fn latent_map_svg(
     points: &[(f64, f64)],
     labels: &[u8],
     map: &ClassMap,
     axis_labels: (&str, &str),
+    classes: &[String],
 ) -> Result<String> {
     ensure!(
         points.len() == labels.len(),
@@ -164,7 +182,8 @@ pub fn latent_map_svg(
     );
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (620, 540)).into_drawing_area();
+        let legend_w = legend_width(classes);
+        let root = SVGBackend::with_string(&mut svg, (550 + legend_w, 540)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
         let (plot, legend) = root.split_horizontally(550);
         let text = |size| (FONT, size).into_font().color(&BLACK);
@@ -222,7 +241,7 @@ pub fn latent_map_svg(
                 Circle::new(p, 2, RGBColor(r, g, b).filled())
             }))
             .map_err(|e| anyhow!("{e}"))?;
-        digit_legend(&legend)?;
+        class_legend(&legend, classes)?;
         root.present().map_err(|e| anyhow!("{e}"))?;
     }
     Ok(svg)

@@ -120,6 +120,63 @@ fn snake_case_keys(value: serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// The dataset as the templates name it: `data.title` ("MNIST"),
+/// `data.item`/`data.items` ("digit"/"digits", "garment"/"garments"),
+/// `data.class_noun` ("digit", "garment class"), `data.classes` (names by
+/// label), with capitalised forms for the start of a sentence.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DataView {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub citation: Option<String>,
+    pub item: String,
+    pub items: String,
+    pub item_cap: String,
+    pub items_cap: String,
+    pub class_noun: String,
+    pub class_nouns: String,
+    pub class_noun_cap: String,
+    pub classes: Vec<String>,
+    /// Whether the class names are the labels themselves (MNIST's "0"–"9"):
+    /// then "the 8s" reads right, else the text says "the class Shirt".
+    pub classes_are_labels: bool,
+}
+
+impl DataView {
+    pub fn of(config: &Config) -> DataView {
+        let e = config.dataset();
+        DataView {
+            name: config.profile.dataset.clone(),
+            title: e.title.clone(),
+            description: e.description.clone(),
+            citation: e.citation.clone(),
+            item: e.item.clone(),
+            items: e.items.clone(),
+            item_cap: capitalised(&e.item),
+            items_cap: capitalised(&e.items),
+            class_noun: e.class_noun.clone(),
+            class_nouns: e.class_nouns.clone(),
+            class_noun_cap: capitalised(&e.class_noun),
+            classes: e.classes.clone(),
+            classes_are_labels: e
+                .classes
+                .iter()
+                .enumerate()
+                .all(|(i, c)| *c == i.to_string()),
+        }
+    }
+}
+
+/// The first letter upper-cased, the rest as it is (minijinja's
+/// `capitalize` lower-cases the rest).
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// Renders the whole book to Typst source.
 pub fn render_book(
     config: &Config,
@@ -157,6 +214,31 @@ pub fn render_book(
         },
     );
     let profile = &config.profile;
+    let data = DataView::of(config);
+    // `cls(label)`: a class's name ("8", "Shirt"); `cls_items(label)`: its
+    // images in a sentence ("8s", "Shirt images"). Both escaped for Typst.
+    let names = data.classes.clone();
+    let labels = data.classes_are_labels;
+    let name_of = move |label: usize| -> String {
+        filters::typst_escape(names.get(label).map_or("?", String::as_str))
+    };
+    let name_of2 = name_of.clone();
+    env.add_function("cls", move |label: usize| name_of(label));
+    env.add_function("cls_items", move |label: usize| {
+        if labels {
+            format!("{}s", name_of2(label))
+        } else {
+            format!("{} images", name_of2(label))
+        }
+    });
+    // The title and subtitle may name the dataset (`{{ data.title }}`).
+    let book_text = |text: &str| -> Result<String> {
+        env.render_str(text, context! { data => Value::from(Serde(&data)) })
+            .map_err(|e| anyhow::anyhow!("rendering book.title or book.subtitle: {e:#}"))
+    };
+    let mut book = config.book.book.clone();
+    book.title = book_text(&book.title)?;
+    book.subtitle = book_text(&book.subtitle)?;
     // book.toml as the templates read it: `settings.chapter.latent.dims`,
     // `settings.profile.full.epochs` (keys in snake case).
     let settings = snake_case_keys(serde_json::to_value(&config.book)?);
@@ -176,6 +258,7 @@ pub fn render_book(
                         figdir => format!("figures/{}", id.as_str()),
                         profile => Value::from(Serde(profile)),
                         profile_name => &config.profile_name,
+                        data => Value::from(Serde(&data)),
                         settings => Value::from(Serde(&settings)),
                         manifest => Value::from(Serde(manifest)),
                     })
@@ -191,11 +274,11 @@ pub fn render_book(
             failed,
         });
     }
-    let book = &config.book.book;
     env.get_template(BOOK_TEMPLATE)
         .with_context(|| format!("loading {BOOK_TEMPLATE}"))?
         .render(context! {
-            book => Value::from(Serde(book)),
+            book => Value::from(Serde(&book)),
+            data => Value::from(Serde(&data)),
             chapters => Value::from(Serde(&rendered)),
             manifest => Value::from(Serde(manifest)),
             profile => Value::from(Serde(profile)),

@@ -42,7 +42,13 @@ pub struct Manifest {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DatasetRecord {
-    pub source: String,
+    /// The dataset's name in the catalogue (`mnist`, `fashion-mnist`, …);
+    /// runs written before datasets were configuration say `source`.
+    #[serde(alias = "source")]
+    pub name: String,
+    /// What the book calls it; empty in runs written before.
+    #[serde(default)]
+    pub title: String,
     pub dir: String,
     pub train_images: usize,
     pub test_images: usize,

@@ -5,7 +5,7 @@
 //!   .lock                      one ex2 process at a time (store::lock)
 //!   cache/                     trained models by key (store::artifacts)
 //!   bench/                     `ex2 bench` measurements (CSV)
-//!   <run-id>/                  <UTC time>-<profile>[-n]
+//!   <run-id>/                  <UTC time>-<profile>-<dataset>[-n]
 //!     manifest.json            written last: a run is complete once it exists
 //!     book.typ, ex2.pdf        the rendered book
 //!     chapters/<id>/output.json  facts, tables and figure names (StoredChapter)
@@ -97,16 +97,17 @@ impl Runs {
         Ok(lock)
     }
 
-    /// Creates `<runs>/<timestamp>-<profile>` (suffixed when taken).
-    pub fn create(&self, profile: &str) -> Result<Run> {
+    /// Creates `<runs>/<timestamp>-<label>` (suffixed when taken); builds
+    /// label their runs `<profile>-<dataset>`.
+    pub fn create(&self, label: &str) -> Result<Run> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
         for n in 0.. {
             let id = if n == 0 {
-                format!("{stamp}-{profile}")
+                format!("{stamp}-{label}")
             } else {
-                format!("{stamp}-{profile}-{n}")
+                format!("{stamp}-{label}-{n}")
             };
             let dir = self.dir.join(&id);
             match std::fs::create_dir(&dir) {

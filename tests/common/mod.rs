@@ -23,10 +23,18 @@ fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
+/// Copies a directory tree (for tests that make a run's twin).
+pub fn copy_dir_pub(src: &Path, dst: &Path) {
+    copy_dir(src, dst)
+}
+
 /// A temporary book root: book.toml (optionally edited), templates/,
-/// chapters/ and the MNIST fixture, copied from the repository.
+/// chapters/ and the MNIST and Fashion-MNIST fixtures, copied from the
+/// repository.
 pub struct Book {
     pub dir: tempfile::TempDir,
+    /// The profile commands run with (`smoke` unless changed).
+    pub profile: String,
 }
 
 impl Book {
@@ -38,10 +46,24 @@ impl Book {
         let dir = tempfile::tempdir().unwrap();
         let toml = std::fs::read_to_string(repo().join("book.toml")).unwrap();
         std::fs::write(dir.path().join("book.toml"), edit(toml)).unwrap();
-        for sub in ["templates", "chapters", "tests/fixtures/mnist-small"] {
+        for sub in [
+            "templates",
+            "chapters",
+            "tests/fixtures/mnist-small",
+            "tests/fixtures/fashion-small",
+        ] {
             copy_dir(&repo().join(sub), &dir.path().join(sub));
         }
-        Self { dir }
+        Self {
+            dir,
+            profile: "smoke".into(),
+        }
+    }
+
+    /// The same book, its commands run with `--profile profile`.
+    pub fn with_profile(mut self, profile: &str) -> Self {
+        self.profile = profile.into();
+        self
     }
 
     /// A book of only these chapters (book.toml's `chapters` replaced).
@@ -53,13 +75,13 @@ impl Book {
         self.dir.path()
     }
 
-    /// `ex2 --book <this>/book.toml --profile smoke <args>`, not started;
+    /// `ex2 --book <this>/book.toml --profile <profile> <args>`, not started;
     /// the commands that build get `--out <this>/ex2.pdf`.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_ex2"));
         c.arg("--book")
             .arg(self.path().join("book.toml"))
-            .args(["--profile", "smoke"])
+            .args(["--profile", &self.profile])
             .args(args)
             .current_dir(self.path())
             .env("RAYON_NUM_THREADS", "2");
@@ -69,7 +91,7 @@ impl Book {
         c
     }
 
-    /// Runs `ex2 --book <this>/book.toml --profile smoke <args>`.
+    /// Runs `ex2 --book <this>/book.toml --profile <profile> <args>`.
     pub fn ex2(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("running ex2")
     }
@@ -88,7 +110,7 @@ impl Book {
         let mut runs: Vec<_> = std::fs::read_dir(self.path().join("runs"))
             .map(|d| {
                 d.map(|e| e.unwrap().path())
-                    // `<timestamp>-<profile>`; not cache/, slurm/, bench/.
+                    // `<timestamp>-<profile>-<dataset>`; not cache/, slurm/, bench/.
                     .filter(|p| {
                         p.is_dir()
                             && p.file_name().is_some_and(|n| {

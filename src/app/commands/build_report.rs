@@ -93,6 +93,8 @@ fn on_slurm(book: &BookArgs, args: &BuildArgs, config: &Config) -> Result<slurm:
         absolute(&book.book)?.display().to_string(),
         "--profile".to_string(),
         config.profile_name.clone(),
+        "--dataset".to_string(),
+        config.profile.dataset.clone(),
     ];
     for s in &book.set {
         book_args.push("--set".into());

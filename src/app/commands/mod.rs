@@ -75,11 +75,21 @@ pub fn finish(command: &Command, result: Result<Exit>) -> ExitCode {
 }
 
 /// book.toml with the profile and `--set` overrides applied, every
-/// chapter's section checked.
+/// chapter's section checked. `--dataset NAME` is the override
+/// `profile.<profile>.dataset = "NAME"`, recorded like the others.
 pub fn load_config(book: &BookArgs) -> Result<Config> {
+    let config = crate::chapters::load_config(&book.book, book.profile.as_deref(), &book.set)?;
+    let Some(dataset) = &book.dataset else {
+        return Ok(config);
+    };
+    let mut set = book.set.clone();
+    set.push(format!(
+        "profile.{}.dataset=\"{dataset}\"",
+        config.profile_name
+    ));
     Ok(crate::chapters::load_config(
         &book.book,
-        book.profile.as_deref(),
-        &book.set,
+        Some(&config.profile_name),
+        &set,
     )?)
 }

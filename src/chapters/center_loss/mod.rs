@@ -145,7 +145,8 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let rows: Vec<VariantRow> = measured.iter().map(VariantRow::of).collect();
     out.tables
         .push(Table::from_rows("variants", &["k", "variant"], &rows)?);
-    out.figures.push(features_2d_figure(&measured)?);
+    out.figures
+        .push(features_2d_figure(&measured, &ctx.data.entry.classes)?);
     let tsne = tsne_study(ctx, &measured)?;
     let has_tsne = tsne.figure.is_some();
     out.figures.extend(tsne.figure);
@@ -280,7 +281,7 @@ impl VariantRow {
 }
 
 /// The k = 2 features of both variants, plotted as they are.
-fn features_2d_figure(measured: &[Measurement]) -> Result<Figure> {
+fn features_2d_figure(measured: &[Measurement], classes: &[String]) -> Result<Figure> {
     let panels: Vec<Panel> = measured
         .iter()
         .filter(|m| m.k == 2)
@@ -296,7 +297,7 @@ fn features_2d_figure(measured: &[Measurement]) -> Result<Figure> {
         .collect();
     Ok(Figure {
         file: "features-2d.svg".into(),
-        bytes: scatter_svg(&panels, ("feature 1", "feature 2"))?.into_bytes(),
+        bytes: scatter_svg(&panels, ("feature 1", "feature 2"), classes)?.into_bytes(),
     })
 }
 
@@ -342,7 +343,8 @@ fn tsne_study<B: AutodiffBackend>(ctx: &Ctx<B>, measured: &[Measurement]) -> Res
     } else {
         Some(Figure {
             file: "tsne.svg".into(),
-            bytes: scatter_svg(&panels, ("t-SNE 1", "t-SNE 2"))?.into_bytes(),
+            bytes: scatter_svg(&panels, ("t-SNE 1", "t-SNE 2"), &ctx.data.entry.classes)?
+                .into_bytes(),
         })
     };
     Ok(Tsne { k, figure })

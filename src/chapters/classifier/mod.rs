@@ -20,8 +20,15 @@ pub const TABLES: &[&str] = &["history", "per_class", "confusion", "timing"];
 /// The `[chapter.*]` sections this chapter's results depend on.
 pub const SECTIONS: &[&str] = &["autoencoder", "classifier"];
 
-pub fn title(_config: &Config) -> String {
-    "A Digit Classifier".into()
+/// "A Digit Classifier", "A Garment Classifier": by the dataset's item.
+pub fn title(config: &Config) -> String {
+    let item = &config.dataset().item;
+    let mut c = item.chars();
+    let item: String = c
+        .next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default();
+    format!("A {item} Classifier")
 }
 
 /// Checks `[chapter.classifier]` (the shared model's section, see
@@ -154,6 +161,8 @@ struct Facts {
     train_seconds: f64,
     from_cache: bool,
     overfit_margin: f64,
+    /// A published small CNN on the same dataset, beside this run.
+    published: Option<crate::chapters::published::Comparison>,
 }
 
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
@@ -204,6 +213,15 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         train_seconds: training.seconds,
         from_cache: trained.cached,
         overfit_margin: OVERFIT_MARGIN,
+        published: ctx.data.entry.published("small-cnn").map(|p| {
+            crate::chapters::published::Comparison::new(
+                "classifier",
+                ctx.data.train.len(),
+                test.accuracy,
+                ctx.data.test.len(),
+                p,
+            )
+        }),
     })?;
     Ok(out)
 }
@@ -320,7 +338,8 @@ fn test_study<B: AutodiffBackend>(
         confusion: confusion_table(&counts)?,
         confusion_figure: Figure {
             file: "confusion.svg".into(),
-            bytes: confusion_svg(&counts)?.into_bytes(),
+            bytes: confusion_svg(&counts, &ctx.data.entry.classes, &ctx.data.entry.class_noun)?
+                .into_bytes(),
         },
         counts,
         class_accuracy,

@@ -168,7 +168,8 @@ pub(super) fn tsne_study<B: AutodiffBackend>(
     Ok(Tsne {
         figure: Figure {
             file: "tsne.svg".into(),
-            bytes: scatter_svg(&panels, ("t-SNE 1", "t-SNE 2"))?.into_bytes(),
+            bytes: scatter_svg(&panels, ("t-SNE 1", "t-SNE 2"), &ctx.data.entry.classes)?
+                .into_bytes(),
         },
         seed,
         noise: f_max,

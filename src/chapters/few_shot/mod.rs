@@ -257,6 +257,9 @@ struct Facts {
     min_last_accuracy: f64,
     max_last_accuracy: f64,
     augmentation: Option<augmentation::AugmentationFacts>,
+    /// Published results with as many labels that also use the unlabelled
+    /// images (the dataset entry's; only with 100 labels).
+    published: Vec<crate::data::catalog::Published>,
 }
 
 /// Over-fitting measured from a history.
@@ -314,7 +317,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let augmented_specs: Vec<ClassifierSpec> = if fs.generated_per_class > 0 {
         let ae = models::book_autoencoder(ctx)?;
         out.seeds.insert(
-            "generated digits, draw 1".into(),
+            "generated images, draw 1".into(),
             augmentation::spec(ctx, &draws[0], &ae.key, fs.generated_per_class)
                 .augmentation
                 .expect("augmented")
@@ -390,6 +393,14 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         min_last_accuracy: last(f64::min),
         max_last_accuracy: last(f64::max),
         augmentation,
+        published: if first.train.len() + first.validation.len() == 100 {
+            ["labels-100-m1-tsvm", "labels-100-ladder"]
+                .iter()
+                .filter_map(|id| ctx.data.entry.published(id).cloned())
+                .collect()
+        } else {
+            Vec::new()
+        },
     })?;
     Ok(out)
 }

@@ -347,7 +347,7 @@ fn outputs(generations: &[Generation]) -> Result<Study<GenerationFacts>> {
             .collect();
         anyhow::ensure!(
             r.len() >= 2,
-            "only {} digits have two real test images to measure diversity against",
+            "only {} classes have two real test images to measure diversity against",
             r.len()
         );
         Ok(Estimate::of(&r))

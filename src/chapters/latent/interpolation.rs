@@ -79,7 +79,13 @@ pub(super) fn interpolation<B: AutodiffBackend>(
         let (Some(i), Some(j)) = (first_of(a), first_of(b)) else {
             continue;
         };
-        shown_pairs.push(format!("{a}→{b}"));
+        let entry = &ctx.data.entry;
+        let pair = format!(
+            "{}→{}",
+            entry.class_name(a as usize),
+            entry.class_name(b as usize)
+        );
+        shown_pairs.push(pair.clone());
         for &d in &dims {
             let model = trained.at(d).model.valid();
             let (codes, dim) = model.encode_images(&test.select(&[i, j]).images, device);
@@ -90,7 +96,7 @@ pub(super) fn interpolation<B: AutodiffBackend>(
             let endpoint = interior.iter().filter(|&&p| p == a || p == b).count();
             rows.push(InterpolationRow {
                 d,
-                pair: format!("{a}→{b}"),
+                pair: pair.clone(),
                 first_alpha_recognised_as_target: verdicts
                     .iter()
                     .position(|&p| p == b)

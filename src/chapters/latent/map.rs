@@ -54,7 +54,14 @@ pub(super) fn map<B: AutodiffBackend>(
     let map = class_map(&classifier, &points, section.map_resolution, device);
     let figure = Figure {
         file: "latent_map.svg".into(),
-        bytes: latent_map_svg(&points, &test.labels[..shown], &map, ("z₁", "z₂"))?.into_bytes(),
+        bytes: latent_map_svg(
+            &points,
+            &test.labels[..shown],
+            &map,
+            ("z₁", "z₂"),
+            &ctx.data.entry.classes,
+        )?
+        .into_bytes(),
     };
     Ok(Study {
         tables: Vec::new(),
