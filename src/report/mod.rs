@@ -217,19 +217,25 @@ pub fn render_book(
     let data = DataView::of(config);
     // `cls(label)`: a class's name ("8", "Shirt"); `cls_items(label)`: its
     // images in a sentence ("8s", "Shirt images"). Both escaped for Typst.
+    // A multi-seed run averages numeric facts, labels included: a label that
+    // is not a whole number differs between the seeds and names no class.
     let names = data.classes.clone();
     let labels = data.classes_are_labels;
-    let name_of = move |label: usize| -> String {
-        filters::typst_escape(names.get(label).map_or("?", String::as_str))
+    let name_of = move |label: f64| -> Option<String> {
+        (label.fract() == 0.0 && label >= 0.0)
+            .then(|| names.get(label as usize))
+            .flatten()
+            .map(|n| filters::typst_escape(n))
     };
     let name_of2 = name_of.clone();
-    env.add_function("cls", move |label: usize| name_of(label));
-    env.add_function("cls_items", move |label: usize| {
-        if labels {
-            format!("{}s", name_of2(label))
-        } else {
-            format!("{} images", name_of2(label))
-        }
+    const VARIES: &str = "(a different class in each seed)";
+    env.add_function("cls", move |label: f64| {
+        name_of(label).unwrap_or_else(|| VARIES.into())
+    });
+    env.add_function("cls_items", move |label: f64| match name_of2(label) {
+        Some(n) if labels => format!("{n}s"),
+        Some(n) => format!("{n} images"),
+        None => VARIES.into(),
     });
     // The title and subtitle may name the dataset (`{{ data.title }}`).
     let book_text = |text: &str| -> Result<String> {
