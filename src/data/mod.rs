@@ -120,6 +120,18 @@ pub fn missing_files<'e>(dir: &Path, entry: &'e DatasetEntry) -> Vec<&'e str> {
         .collect()
 }
 
+/// A data error with `note` in parentheses after its message: which entry
+/// the file belongs to, and what the entry expects.
+fn noted(e: Ex2Error, note: String) -> Ex2Error {
+    match e {
+        Ex2Error::Data { file, message } => Ex2Error::Data {
+            file,
+            message: format!("{message} ({note})"),
+        },
+        e => e,
+    }
+}
+
 /// The side of the square images the book's networks take.
 pub const IMAGE_SIDE: usize = 28;
 
@@ -142,25 +154,22 @@ pub fn load(name: &str, entry: &DatasetEntry, dir: &Path) -> Result<Dataset, Ex2
     let split = |images: usize, labels: usize| -> Result<Split, Ex2Error> {
         let (ip, ib) = &raw[images];
         let (lp, lb) = &raw[labels];
-        let images =
-            idx::parse_images(ip, ib, IMAGE_SIDE, IMAGE_SIDE).map_err(|e| match e {
-                Ex2Error::Data { file, message } => Ex2Error::Data {
-                    file,
-                    message: format!(
-                        "{message} (dataset `{name}`: the book's networks take {IMAGE_SIDE}×{IMAGE_SIDE} grey images)"
-                    ),
-                },
-                e => e,
-            })?;
-        let labels = idx::parse_labels(lp, lb).map_err(|e| match e {
-            Ex2Error::Data { file, message } => Ex2Error::Data {
-                file,
-                message: format!(
-                    "{message} (dataset `{name}` names {} classes, dataset.{name}.classes)",
+        let images = idx::parse_images(ip, ib, IMAGE_SIDE, IMAGE_SIDE).map_err(|e| {
+            noted(
+                e,
+                format!(
+                    "dataset `{name}`: the book's networks take {IMAGE_SIDE}×{IMAGE_SIDE} grey images"
+                ),
+            )
+        })?;
+        let labels = idx::parse_labels(lp, lb).map_err(|e| {
+            noted(
+                e,
+                format!(
+                    "dataset `{name}` names {} classes, dataset.{name}.classes",
                     entry.classes.len()
                 ),
-            },
-            e => e,
+            )
         })?;
         if images.count != labels.len() {
             return Err(Ex2Error::Data {
