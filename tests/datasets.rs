@@ -244,3 +244,44 @@ fn an_unknown_dataset_lists_the_known_ones() {
         "{e}"
     );
 }
+
+#[test]
+fn data_fetch_copies_from_an_entrys_local_directories_or_says_what_to_install() {
+    let book = book_with_own_dataset(10, |_| {});
+    let toml_path = book.path().join("book.toml");
+    let toml = std::fs::read_to_string(&toml_path).unwrap();
+    // The entry's files now come from `mine/` as a local directory, into
+    // the default `<data-dir>/<name>`.
+    let local = book.path().join("mine");
+    let toml = toml.replace(
+        "dir = \"mine\"\n",
+        &format!(
+            "local-dirs = [\"/nonexistent/ex2\", {:?}]\nsystem-package = \"dataset-mine\"\n",
+            local.display().to_string()
+        ),
+    );
+    std::fs::write(&toml_path, &toml).unwrap();
+    let out = book.ex2(&["--dataset", "mine", "data", "fetch"]);
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}{so}", stderr(&out));
+    assert!(so.matches(local.to_str().unwrap()).count() == 4, "{so}");
+    assert!(so.matches("ok ").count() == 4, "{so}");
+    for (_, f) in FILES {
+        assert!(
+            book.path().join("data/mine").join(f).is_file(),
+            "{f} copied"
+        );
+    }
+    // Nowhere left to get them from: the message names the package.
+    std::fs::remove_dir_all(book.path().join("data/mine")).unwrap();
+    std::fs::remove_dir_all(&local).unwrap();
+    let out = book.ex2(&["--dataset", "mine", "data", "fetch"]);
+    let e = stderr(&out);
+    assert!(!out.status.success());
+    assert!(
+        e.contains("could not fetch dataset `mine`")
+            && e.contains("apt-get install dataset-mine")
+            && e.contains("--data-dir"),
+        "{e}"
+    );
+}
