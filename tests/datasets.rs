@@ -123,7 +123,7 @@ fn the_smoke_book_on_fashion_mnist_names_garments_and_their_classes_never_digits
     let id = run.file_name().unwrap().to_string_lossy().into_owned();
     assert!(id.ends_with("-smoke-fashion-fashion-mnist-fixture"), "{id}");
     let other = run.with_file_name(format!("{id}-as-mnist"));
-    common::copy_dir_pub(run, &other);
+    common::copy_dir(run, &other);
     let mpath = other.join("manifest.json");
     let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
     m["dataset"]["name"] = "fixture".into();

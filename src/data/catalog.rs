@@ -142,6 +142,11 @@ impl DatasetEntry {
         format!("{} {}", self.class_noun, self.class_name(label))
     }
 
+    /// "Digit", "Garment": the item for the start of a sentence or a title.
+    pub fn item_capitalised(&self) -> String {
+        capitalised(&self.item)
+    }
+
     pub fn class_name(&self, label: usize) -> &str {
         self.classes.get(label).map_or("?", String::as_str)
     }
@@ -295,6 +300,15 @@ impl Catalog {
     }
 }
 
+/// The first letter upper-cased, the rest as it is (minijinja's
+/// `capitalize` lower-cases the rest: "T-shirt" must stay).
+pub fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// `over`'s keys into `base`, tables merged key by key.
 fn merge(base: &mut toml::Table, over: &toml::Table) {
     for (k, v) in over {
@@ -326,6 +340,8 @@ mod tests {
         let f = c.get("fashion-mnist").unwrap();
         assert_eq!(f.class_name(9), "Ankle boot");
         assert_eq!(f.class_phrase(6), "garment class Shirt");
+        assert_eq!(f.item_capitalised(), "Garment");
+        assert_eq!(capitalised("t-shirt/top"), "T-shirt/top");
         assert!(f.has_sources());
         assert!(!c.get("fixture").unwrap().has_sources());
         // A shipped sample shares its dataset's published results.

@@ -153,11 +153,11 @@ impl DataView {
             citation: e.citation.clone(),
             item: e.item.clone(),
             items: e.items.clone(),
-            item_cap: capitalised(&e.item),
-            items_cap: capitalised(&e.items),
+            item_cap: e.item_capitalised(),
+            items_cap: crate::data::catalog::capitalised(&e.items),
             class_noun: e.class_noun.clone(),
             class_nouns: e.class_nouns.clone(),
-            class_noun_cap: capitalised(&e.class_noun),
+            class_noun_cap: crate::data::catalog::capitalised(&e.class_noun),
             classes: e.classes.clone(),
             classes_are_labels: e
                 .classes
@@ -166,15 +166,6 @@ impl DataView {
                 .all(|(i, c)| *c == i.to_string()),
         }
     }
-}
-
-/// The first letter upper-cased, the rest as it is (minijinja's
-/// `capitalize` lower-cases the rest).
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 /// Renders the whole book to Typst source.

@@ -10,7 +10,8 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn copy_dir(src: &Path, dst: &Path) {
+/// Copies a directory tree.
+pub fn copy_dir(src: &Path, dst: &Path) {
     std::fs::create_dir_all(dst).unwrap();
     for entry in std::fs::read_dir(src).unwrap() {
         let p = entry.unwrap().path();
@@ -21,11 +22,6 @@ fn copy_dir(src: &Path, dst: &Path) {
             std::fs::copy(&p, &to).unwrap();
         }
     }
-}
-
-/// Copies a directory tree (for tests that make a run's twin).
-pub fn copy_dir_pub(src: &Path, dst: &Path) {
-    copy_dir(src, dst)
 }
 
 /// A temporary book root: book.toml (optionally edited), templates/,

@@ -22,12 +22,7 @@ pub const SECTIONS: &[&str] = &["autoencoder", "classifier"];
 
 /// "A Digit Classifier", "A Garment Classifier": by the dataset's item.
 pub fn title(config: &Config) -> String {
-    let item = &config.dataset().item;
-    let mut c = item.chars();
-    let item: String = c
-        .next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default();
+    let item = config.dataset().item_capitalised();
     format!("A {item} Classifier")
 }
 
