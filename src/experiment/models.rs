@@ -253,7 +253,7 @@ pub fn classifier<B: AutodiffBackend>(
     ctx: &Ctx<B>,
     name: &str,
     spec: ClassifierSpec,
-    encoder: Option<crate::nn::conv_ae::ConvEncoder<B>>,
+    encoder: Option<&crate::nn::conv_ae::ConvEncoder<B>>,
 ) -> Result<Artifact<Classifier<B>, Vec<ClassEpoch>>> {
     let device = &ctx.device;
     let trained = ctx.artifacts.load_or_train::<B, _, _, _>(
@@ -265,7 +265,7 @@ pub fn classifier<B: AutodiffBackend>(
             let mut model =
                 seeded_init::<B, _>(device, spec.training.seed, || spec.model.init::<B>(device));
             if let Some(encoder) = encoder {
-                model.encoder = encoder;
+                model = model.with_encoder(encoder, device);
             }
             let augmented;
             let train = match &spec.augmentation {

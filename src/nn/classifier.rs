@@ -6,7 +6,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig, PRelu, PReluConfig};
 use burn::tensor::Tensor;
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 
 use super::conv_ae::{ConvAutoencoderConfig, ConvEncoder};
 
@@ -59,6 +59,22 @@ impl<B: Backend> MlpHead<B> {
         let features = self.activation.forward(self.hidden.forward(codes));
         let logits = self.output.forward(features.clone());
         (features, logits)
+    }
+}
+
+impl<B: AutodiffBackend> Classifier<B> {
+    /// This classifier, starting from `encoder`'s weights (transfer).
+    ///
+    /// The weights are shared, their autodiff identity is not: burn's
+    /// autodiff keeps one graph per set of connected tensors, so trainings
+    /// whose parameters are the *same* leaf tensors (clones of one
+    /// encoder, as the transfer chapter's draws trained at once in the
+    /// scheduler's slots were) are merged into one graph, whose
+    /// bookkeeping and cleanup all of them then share under one lock.
+    /// `fork` gives each start leaves of its own.
+    pub fn with_encoder(mut self, encoder: &ConvEncoder<B>, device: &B::Device) -> Self {
+        self.encoder = encoder.clone().fork(device);
+        self
     }
 }
 

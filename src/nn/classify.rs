@@ -492,8 +492,8 @@ mod tests {
     type Layers = Vec<(&'static str, Vec<f32>)>;
     fn transfer(config: ClassifierTrainingConfig) -> (Layers, Layers) {
         let device = Default::default();
-        let (ae, mut model) = ae_and_classifier();
-        model.encoder = ae.encoder.clone();
+        let (ae, model) = ae_and_classifier();
+        let model = model.with_encoder(&ae.encoder, &device);
         let split = tiny_split();
         let (trained, _) =
             train_classifier("t", model, &split, None, &split, &config, &device).unwrap();
@@ -503,14 +503,49 @@ mod tests {
         )
     }
 
+    /// Fine-tunings that start from one encoder (the transfer chapter's
+    /// draws and starts, trained at once in the scheduler's slots) end on
+    /// the weights each reaches alone, however their threads interleave.
+    #[test]
+    fn fine_tunings_from_one_encoder_trained_at_once_match_each_alone() {
+        let device = Default::default();
+        let (ae, model) = ae_and_classifier();
+        let split = tiny_split();
+        let run = |seed: u64| {
+            let start = model.clone().with_encoder(&ae.encoder, &device);
+            let config = ClassifierTrainingConfig::new(4, 4, 1e-2, seed);
+            let (trained, _) =
+                train_classifier("t", start, &split, None, &split, &config, &device).unwrap();
+            trained.encoder.layer_parameters()
+        };
+        let alone = [run(7), run(8)];
+        for attempt in 0..40 {
+            let barrier = std::sync::Barrier::new(2);
+            let together = std::thread::scope(|s| {
+                let both = [7u64, 8].map(|seed| {
+                    let barrier = &barrier;
+                    s.spawn(move || {
+                        barrier.wait();
+                        run(seed)
+                    })
+                });
+                both.map(|h| h.join().unwrap())
+            });
+            assert!(
+                together == alone,
+                "attempt {attempt}: a concurrent fine-tuning trained differently"
+            );
+        }
+    }
+
     #[test]
     fn a_transferred_encoder_starts_as_the_autoencoders() {
         let device = Default::default();
-        let (ae, mut model) = ae_and_classifier();
+        let (ae, model) = ae_and_classifier();
         let split = tiny_split();
         let x = crate::nn::batch::images_to_tensor::<A>(&split.images, &[0, 1, 2], &device);
         let fresh = read_f32(model.encoder.forward(x.clone()));
-        model.encoder = ae.encoder.clone();
+        let model = model.with_encoder(&ae.encoder, &device);
         let codes = read_f32(model.forward_all(x.clone()).0);
         assert_eq!(codes, read_f32(ae.encoder.forward(x)), "bit for bit");
         assert_ne!(codes, fresh, "and not the classifier's own initial encoder");

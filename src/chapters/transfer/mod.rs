@@ -390,7 +390,7 @@ fn transferred<B: AutodiffBackend>(
     ae: &models::TrainedAe<B>,
 ) -> Result<TrainedClassifier<B>> {
     let name = format!("transfer, {label}, draw {number}");
-    models::classifier(ctx, &name, spec, Some(ae.model.encoder.clone()))
+    models::classifier(ctx, &name, spec, Some(&ae.model.encoder))
 }
 
 /// The heads trained on the AE encoder's standardised codes, indexed
