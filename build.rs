@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 /// training sets), the networks and their training loops, the model specs
 /// and the backend selection. Where the bytes come from (the dataset
 /// catalogue, fetching, verification) is not here: the keys hold the
-/// checksums of the bytes themselves.
+/// checksums of the bytes themselves. Nor is the classic-ML code
+/// (`CLASSIC_CODE`): no model depends on it.
 const TRAINING_CODE: &[&str] = &[
     "src/base",
     "src/data/idx.rs",
@@ -21,8 +22,23 @@ const TRAINING_CODE: &[&str] = &[
     "src/data/noise.rs",
     "src/data/training_set.rs",
     "src/nn",
-    "src/experiment",
+    "src/experiment/mod.rs",
+    "src/experiment/models.rs",
+    "src/experiment/sections.rs",
     "src/app/backend.rs",
+];
+
+/// What a cached classic-ML result (an SVM's predictions, a t-SNE
+/// embedding) depends on besides the models its recipe names by key: the
+/// algorithms, the recipes and the chapter code that makes their inputs
+/// (feature sets, probe codes, plotted points).
+const CLASSIC_CODE: &[&str] = &[
+    "src/base",
+    "src/ml",
+    "src/experiment/classic.rs",
+    "src/chapters/baselines",
+    "src/chapters/denoising/codes.rs",
+    "src/chapters/center_loss",
 ];
 
 fn files(path: &Path, out: &mut Vec<PathBuf>) {
@@ -63,11 +79,9 @@ fn main() {
         "cargo:rustc-env=EX2_TRAINING_CODE={}",
         source_hash(TRAINING_CODE)
     );
-    // The classic algorithms (SVM, logistic regression, naive Bayes, t-SNE)
-    // whose cached results `experiment::classic` keys.
     println!(
         "cargo:rustc-env=EX2_CLASSIC_CODE={}",
-        source_hash(&["src/base", "src/ml"])
+        source_hash(CLASSIC_CODE)
     );
     // All of the source: a chapter's stored results stand for a later
     // build only if the code that computed them is the same (`ex2 chapter`).

@@ -120,6 +120,16 @@ impl Model {
     pub fn is_svm(self) -> bool {
         matches!(self, Model::LinearSvm | Model::PolySvm)
     }
+
+    /// Its name in keys and plan names, as it serialises.
+    pub fn id(self) -> &'static str {
+        match self {
+            Model::LinearSvm => "linear-svm",
+            Model::PolySvm => "poly-svm",
+            Model::Logistic => "logistic",
+            Model::NaiveBayes => "naive-bayes",
+        }
+    }
 }
 
 /// Hyper-parameters of the classic models.

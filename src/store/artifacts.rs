@@ -263,6 +263,11 @@ impl ArtifactStore {
             }
             Lookup::Claimed { claim, replace } => (claim, replace),
         };
+        // A cluster job that was to compute it failed: its error, not a
+        // silent recomputation here.
+        if let Some(message) = self.elsewhere.as_ref().and_then(|failed| failed.get(&key)) {
+            anyhow::bail!("{message}");
+        }
         let value = compute()?;
         let spec_json = serde_json::to_vec_pretty(&serde_json::json!({
             "key": key,

@@ -13,8 +13,8 @@ use crate::app::runner::{key_context, load_data};
 use crate::chapters::book_models;
 use crate::config::Config;
 use crate::data::Dataset;
-use crate::experiment::Ctx;
 use crate::experiment::models::PlannedModel;
+use crate::experiment::{Ctx, classic};
 use crate::store::artifacts::ArtifactStore;
 
 /// One job of the plan: a model to load or train. The JSON form
@@ -42,6 +42,11 @@ pub struct Cost {
     pub images: u64,
     pub epochs: u64,
     pub image_epochs: u64,
+}
+
+/// A classic-ML result (an SVM's predictions, a t-SNE), not a model.
+fn is_classic(kind: &str) -> bool {
+    [classic::CLASSIC_FIT, classic::TSNE].contains(&kind)
 }
 
 /// Every string in `value`, recursively.
@@ -255,9 +260,14 @@ pub fn run(book: &BookArgs, args: &PlanArgs) -> Result<Exit> {
                     let names: Vec<String> = e.depends_on.iter().map(|k| name_of(k)).collect();
                     format!("after {}; ", names.join(", "))
                 };
+                let verb = if is_classic(&e.kind) {
+                    "to compute"
+                } else {
+                    "to train"
+                };
                 let status = match &e.why {
                     None => "cached".to_string(),
-                    Some(why) => format!("to train ({why})"),
+                    Some(why) => format!("{verb} ({why})"),
                 };
                 println!("{:<30} {:<36} {cost:>9}  {after}{status}", e.name, e.key);
             }
@@ -266,11 +276,19 @@ pub fn run(book: &BookArgs, args: &PlanArgs) -> Result<Exit> {
                 .iter()
                 .filter_map(|e| e.cost.map(|c| c.image_epochs))
                 .sum();
+            let count = |classic: bool, of: &[&PlanEntry]| {
+                of.iter().filter(|e| is_classic(&e.kind) == classic).count()
+            };
+            let all: Vec<&PlanEntry> = entries.iter().collect();
             println!(
-                "{} models, {} cached, {} to train ({work} image-epochs; cost = training images × epochs)",
-                entries.len(),
-                entries.len() - missing.len(),
-                missing.len()
+                "{} models, {} cached, {} to train ({work} image-epochs; cost = training images × epochs); \
+                 {} classic-ML results, {} cached, {} to compute",
+                count(false, &all),
+                count(false, &all) - count(false, &missing),
+                count(false, &missing),
+                count(true, &all),
+                count(true, &all) - count(true, &missing),
+                count(true, &missing),
             );
         }
     }

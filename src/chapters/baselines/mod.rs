@@ -11,10 +11,10 @@ use serde::Serialize;
 use crate::book::table::Table;
 use crate::book::{ChapterOutput, Figure};
 use crate::config::{BookConfig, Config};
-use crate::data::Images;
 use crate::experiment::Ctx;
-use crate::experiment::{classic, models};
-use crate::ml::baselines::{Features, Model, Settings, pca, pixel_features, standardise};
+use crate::experiment::classic::{FeaturePair, FeatureRecipe, FitJob, LazyFeatures, code_features};
+use crate::experiment::models::{self, PlannedModel};
+use crate::ml::baselines::{Model, Settings, pca, pixel_features, standardise};
 use crate::ml::confusion::confusion_counts;
 use crate::nn::classify::embed;
 use crate::plot::{bars_svg, confusion_svg};
@@ -101,17 +101,19 @@ struct Facts {
 pub fn models<'a, B: AutodiffBackend>(
     ctx: &'a Ctx<B>,
 ) -> Result<Vec<crate::experiment::models::PlannedModel<'a>>> {
-    Ok(vec![
+    let mut planned = vec![
         models::planned_book_autoencoder(ctx),
         models::planned_book_classifier(ctx),
-    ])
+    ];
+    planned.extend(planned_fits(ctx));
+    Ok(planned)
 }
 
 pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
     let mut out = ChapterOutput::default();
-    let sets = feature_sets(ctx)?;
-    let mut fits = classic(ctx, &sets.sets)?;
-    let deep = deep_classifier(ctx, sets.pixels)?;
+    let sets = FeatureKind::ALL.map(|kind| feature_set(ctx, kind));
+    let mut fits = classic(ctx, &sets)?;
+    let deep = deep_classifier(ctx, ctx.data.train.images.pixels_per_image())?;
     fits.push(deep.fit);
     out.tables.push(accuracy_table(&fits)?);
     out.tables.push(timing_table(&fits)?);
@@ -131,7 +133,7 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         &ctx.data.entry,
     )?);
     out.figures.push(accuracy_bars(&fits)?);
-    out.set_facts(&facts(ctx, &sets, &fits, &extremes, deep.cached))?;
+    out.set_facts(&facts(ctx, &fits, &extremes, deep.cached))?;
     Ok(out)
 }
 
@@ -150,79 +152,132 @@ impl FeatureKind {
     }
 }
 
-/// One feature set: its name in the tables, training and test features.
-struct FeatureSet {
+/// One feature set: its kind, its name in the tables, and its features,
+/// made only when a fit on it is not cached.
+struct FeatureSet<'a> {
     kind: FeatureKind,
     name: String,
-    train: Features,
-    test: Features,
+    features: LazyFeatures<'a>,
 }
 
-/// Raw pixels, the book AE's codes and PCA of the pixels (both
-/// standardised), all from the first `linear_n` training images.
-struct FeatureSets {
-    sets: Vec<FeatureSet>,
-    /// Pixels per image.
-    pixels: usize,
-    /// Dimensions of the AE codes, measured on the encoder.
-    code_dim: usize,
+impl FeatureKind {
+    const ALL: [FeatureKind; 3] = [
+        FeatureKind::RawPixels,
+        FeatureKind::AeCodes,
+        FeatureKind::Pca,
+    ];
+
+    /// Its part of a planned fit's name (`baselines/poly-svm/pixels`).
+    fn id(self) -> &'static str {
+        match self {
+            FeatureKind::RawPixels => "pixels",
+            FeatureKind::AeCodes => "ae-codes",
+            FeatureKind::Pca => "pca",
+        }
+    }
 }
 
-fn feature_sets<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<FeatureSets> {
-    let section = &ctx.config.section::<BaselinesSection>();
-    let (train, test) = (&ctx.data.train, &ctx.data.test);
+/// Raw pixels, the book AE's codes or PCA of the pixels (both
+/// standardised), of the first `linear_n` training images and of every
+/// test image.
+fn feature_set<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>, kind: FeatureKind) -> FeatureSet<'a> {
+    let section = ctx.config.section::<BaselinesSection>();
     // Profile validation keeps it within the training split.
-    let linear_n = ctx.config.profile.linear_train_size();
-    let train_px = pixel_features(
-        &train.images.pixels[..linear_n * train.images.pixels_per_image()],
-        &train.labels[..linear_n],
-    )?;
-    let test_px = pixel_features(&test.images.pixels, &test.labels)?;
-    let ae = models::book_autoencoder(ctx)?;
-    let encoder = ae.model.valid().encoder;
-    let head = |images: &Images, n: usize| images.truncated(n);
-    let (tr, d) = encoder.encode_all(&head(&train.images, linear_n), &ctx.device);
-    let (te, _) = encoder.encode_all(&test.images, &ctx.device);
-    let train_ae = Features::new(
-        tr.iter().map(|&v| v as f64).collect(),
-        d,
-        &train.labels[..linear_n],
-    )?;
-    let test_ae = Features::new(te.iter().map(|&v| v as f64).collect(), d, &test.labels)?;
-    let (train_ae, test_ae) = standardise(&train_ae, &test_ae);
-    let (train_pca, test_pca) = pca(&train_px, &test_px, section.pca_components)?;
-    let (train_pca, test_pca) = standardise(&train_pca, &test_pca);
-    let pixels = train.images.pixels_per_image();
-    let set = |kind, name: String, train: Features, test: Features| FeatureSet {
-        kind,
-        name,
-        train,
-        test,
+    let images = ctx.config.profile.linear_train_size();
+    let (train, test) = (&ctx.data.train, &ctx.data.test);
+    let pixels = move || -> Result<FeaturePair> {
+        let per_image = train.images.pixels_per_image();
+        Ok((
+            pixel_features(
+                &train.images.pixels[..images * per_image],
+                &train.labels[..images],
+            )?,
+            pixel_features(&test.images.pixels, &test.labels)?,
+        ))
     };
-    Ok(FeatureSets {
-        sets: vec![
-            set(
-                FeatureKind::RawPixels,
-                format!("raw pixels ({pixels})"),
-                train_px,
-                test_px,
-            ),
-            set(
-                FeatureKind::AeCodes,
-                format!("AE codes ({d})"),
-                train_ae,
-                test_ae,
-            ),
-            set(
-                FeatureKind::Pca,
-                format!("PCA of pixels ({})", section.pca_components),
-                train_pca,
-                test_pca,
-            ),
-        ],
-        pixels,
-        code_dim: d,
-    })
+    match kind {
+        FeatureKind::RawPixels => FeatureSet {
+            kind,
+            name: format!("raw pixels ({})", train.images.pixels_per_image()),
+            features: LazyFeatures::new(FeatureRecipe::RawPixels { images }, pixels),
+        },
+        FeatureKind::Pca => {
+            let components = section.pca_components;
+            FeatureSet {
+                kind,
+                name: format!("PCA of pixels ({components})"),
+                features: LazyFeatures::new(FeatureRecipe::Pca { images, components }, move || {
+                    let (train, test) = pixels()?;
+                    let (train, test) = pca(&train, &test, components)?;
+                    Ok(standardise(&train, &test))
+                }),
+            }
+        }
+        FeatureKind::AeCodes => {
+            let autoencoder = ctx
+                .artifacts
+                .key(models::CONV_AE, &models::book_autoencoder_spec(ctx));
+            FeatureSet {
+                kind,
+                name: format!("AE codes ({})", code_dim(ctx)),
+                features: LazyFeatures::new(
+                    FeatureRecipe::Codes {
+                        images,
+                        autoencoder,
+                    },
+                    move || {
+                        let ae = models::book_autoencoder(ctx)?;
+                        code_features(ctx, &ae.model.valid().encoder, images)
+                    },
+                ),
+            }
+        }
+    }
+}
+
+/// The book AE's code size (its configured latent size).
+fn code_dim<B: AutodiffBackend>(ctx: &Ctx<B>) -> usize {
+    models::conv_ae_config(ctx.config).latent_dim
+}
+
+/// The classic settings of `[chapter.baselines]`.
+fn settings<B: AutodiffBackend>(ctx: &Ctx<B>) -> Settings {
+    let section = ctx.config.section::<BaselinesSection>();
+    Settings {
+        svm_c: section.svm_c,
+        poly_c: section.poly_c,
+        poly_degree: section.poly_degree as f64,
+        logistic_iterations: section.logistic_iterations,
+    }
+}
+
+/// The fit of `model` on `set`: SVMs on the first `svm_train_size`
+/// images, the others on `linear_n`.
+fn fit_job<B: AutodiffBackend>(ctx: &Ctx<B>, model: Model, set: &FeatureSet) -> (usize, FitJob) {
+    let profile = &ctx.config.profile;
+    let n = if model.is_svm() {
+        profile.svm_train_size
+    } else {
+        profile.linear_train_size()
+    };
+    (
+        n,
+        FitJob::new(model, set.features.recipe.clone(), n, &settings(ctx)),
+    )
+}
+
+/// Every classic fit as a job of the plan.
+fn planned_fits<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> Vec<PlannedModel<'a>> {
+    let mut planned = Vec::new();
+    for kind in FeatureKind::ALL {
+        for model in Model::ALL {
+            let set = feature_set(ctx, kind);
+            let (_, job) = fit_job(ctx, model, &set);
+            let name = format!("baselines/{}/{}", model.id(), kind.id());
+            planned.push(job.planned(ctx, name, set.features));
+        }
+    }
+    planned
 }
 
 /// One model fitted on one feature set, and what it predicted.
@@ -248,29 +303,20 @@ impl Fit {
     }
 }
 
-/// Every classic model on every feature set (SVMs on the first
-/// `svm_train_size` images, the others on `linear_n`).
+/// Every classic model on every feature set, from the cache where it has
+/// the fit (then the feature set is not even made).
 fn classic<B: AutodiffBackend>(ctx: &Ctx<B>, sets: &[FeatureSet]) -> Result<Vec<Fit>> {
     let section = &ctx.config.section::<BaselinesSection>();
-    let profile = &ctx.config.profile;
-    let (linear_n, svm_n) = (profile.linear_train_size(), profile.svm_train_size);
-    let settings = Settings {
-        svm_c: section.svm_c,
-        poly_c: section.poly_c,
-        poly_degree: section.poly_degree as f64,
-        logistic_iterations: section.logistic_iterations,
-    };
     let mut fits = Vec::new();
     for set in sets {
         for model in Model::ALL {
-            let n = if model.is_svm() { svm_n } else { linear_n };
+            let (n, job) = fit_job(ctx, model, set);
             eprintln!(
                 "baselines: {} on {}, {n} training images",
                 model.name(),
                 set.name
             );
-            let computed =
-                classic::fit_predict(ctx, model, &set.train.head(n), &set.test, &settings)?;
+            let computed = job.run(ctx, &set.features)?;
             let o = computed.value;
             fits.push(Fit {
                 model: model.name().into(),
@@ -435,7 +481,6 @@ fn accuracy_bars(fits: &[Fit]) -> Result<Figure> {
 
 fn facts<B: AutodiffBackend>(
     ctx: &Ctx<B>,
-    sets: &FeatureSets,
     fits: &[Fit],
     extremes: &Extremes,
     deep_from_cache: bool,
@@ -475,8 +520,8 @@ fn facts<B: AutodiffBackend>(
         linear_train_size: profile.linear_train_size(),
         deep_train_size: ctx.data.train.len(),
         test_size: ctx.data.test.len(),
-        pixels: sets.pixels,
-        code_dim: sets.code_dim,
+        pixels: ctx.data.train.images.pixels_per_image(),
+        code_dim: code_dim(ctx),
         linear_svm_raw: acc(Model::LinearSvm, FeatureKind::RawPixels),
         linear_svm_ae: acc(Model::LinearSvm, FeatureKind::AeCodes),
         logistic_raw: acc(Model::Logistic, FeatureKind::RawPixels),

@@ -15,7 +15,7 @@ use crate::book::table::Table;
 use crate::book::{ChapterOutput, Figure};
 use crate::config::{BookConfig, Config};
 use crate::experiment::Ctx;
-use crate::experiment::classic;
+use crate::experiment::classic::{PointsRecipe, TsneJob};
 use crate::experiment::models::{self, ClassifierSpec, PlannedModel, TrainedClassifier};
 use crate::ml::embedding::embedding_stats;
 use crate::ml::stats::{Difference, hits, paired_difference};
@@ -98,7 +98,59 @@ pub fn models<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> Result<Vec<PlannedMode
             ));
         }
     }
+    if let Some(k) = tsne_k(ctx) {
+        for variant in [Variant::Softmax, Variant::Center] {
+            let key = ctx
+                .artifacts
+                .key(models::CLASSIFIER, &spec(ctx, k, variant));
+            planned.push(tsne_job(ctx, &key).planned(
+                ctx,
+                format!("center-loss/tsne/k{k}-{}", variant.slug()),
+                move || {
+                    let trained = classifier(ctx, k, variant)?;
+                    let e = embed(&trained.model.valid(), &ctx.data.test, &ctx.device);
+                    Ok((plotted(ctx, &e.features, e.feature_dim), e.feature_dim))
+                },
+            ));
+        }
+    }
     Ok(planned)
+}
+
+/// The feature size whose features t-SNE embeds: the largest other than
+/// 2 (none when 2 is the only one).
+fn tsne_k<B: AutodiffBackend>(ctx: &Ctx<B>) -> Option<usize> {
+    let section = &ctx.config.section::<CenterLossSection>();
+    section
+        .feature_dims
+        .iter()
+        .copied()
+        .filter(|&k| k != 2)
+        .max()
+}
+
+/// The t-SNE of the plotted digits' features of the classifier of cache
+/// key `key` (one seed for every variant).
+fn tsne_job<B: AutodiffBackend>(ctx: &Ctx<B>, key: &str) -> TsneJob {
+    let section = &ctx.config.section::<CenterLossSection>();
+    let n_plot = plot_points(ctx);
+    let points = PointsRecipe::Features {
+        classifier: key.into(),
+        images: n_plot,
+    };
+    TsneJob::new(
+        points,
+        section
+            .tsne_perplexity
+            .min((n_plot as f64 - 1.0) / 3.0 - 1.0),
+        section.tsne_iterations,
+        ctx.seed("center-loss/tsne"),
+    )
+}
+
+/// The features of the plotted test digits, out of every test digit's.
+fn plotted<B: AutodiffBackend>(ctx: &Ctx<B>, features: &[f32], feature_dim: usize) -> Vec<f32> {
+    features[..plot_points(ctx) * feature_dim].to_vec()
 }
 
 /// One trained variant's test accuracy and feature geometry.
@@ -228,6 +280,8 @@ struct Measurement {
     correct: Vec<f64>,
     /// The features of the first plotted test digits, and their labels.
     plotted: Vec<f32>,
+    /// The classifier's cache key.
+    key: String,
     labels: Vec<u8>,
 }
 
@@ -249,7 +303,8 @@ fn measure_variants<B: AutodiffBackend>(ctx: &Ctx<B>, runs: &[Run<B>]) -> Vec<Me
                 },
                 feature_dim: e.feature_dim,
                 correct: hits(&e.predictions, &test.labels),
-                plotted: e.features[..n_plot * e.feature_dim].to_vec(),
+                plotted: plotted(ctx, &e.features, e.feature_dim),
+                key: r.trained.key.clone(),
                 labels: test.labels[..n_plot].to_vec(),
             }
         })
@@ -310,27 +365,11 @@ struct Tsne {
 /// Both variants' features of the largest k other than 2, embedded with
 /// t-SNE (one seed for both).
 fn tsne_study<B: AutodiffBackend>(ctx: &Ctx<B>, measured: &[Measurement]) -> Result<Tsne> {
-    let section = &ctx.config.section::<CenterLossSection>();
-    let n_plot = plot_points(ctx);
-    let largest = *section
-        .feature_dims
-        .iter()
-        .filter(|&&k| k != 2)
-        .max()
-        .unwrap_or(&0);
     let mut panels = Vec::new();
     let mut k = None;
-    for m in measured.iter().filter(|m| m.k != 2 && m.k == largest) {
-        let points = classic::tsne_2d(
-            ctx,
-            &m.plotted,
-            m.feature_dim,
-            section
-                .tsne_perplexity
-                .min((n_plot as f64 - 1.0) / 3.0 - 1.0),
-            section.tsne_iterations,
-            ctx.seed("center-loss/tsne"),
-        )?;
+    let largest = tsne_k(ctx);
+    for m in measured.iter().filter(|m| Some(m.k) == largest) {
+        let points = tsne_job(ctx, &m.key).run(ctx, || Ok((m.plotted.clone(), m.feature_dim)))?;
         panels.push(Panel {
             title: format!("{} (k = {})", m.variant.name(), m.k),
             points,

@@ -88,6 +88,7 @@ pub fn models<'a, B: AutodiffBackend>(ctx: &'a Ctx<B>) -> Result<Vec<PlannedMode
             move || longer_dae(ctx, f, k).map(drop),
         ));
     }
+    planned.extend(codes::planned(ctx));
     Ok(planned)
 }
 
@@ -201,10 +202,10 @@ pub fn run<B: AutodiffBackend>(ctx: &Ctx<B>) -> Result<ChapterOutput> {
         Some(facts)
     };
 
-    let probe = codes::probe_study(ctx, &ae_model, daes)?;
+    let probe = codes::probe_study(ctx, ae, daes)?;
     out.tables
         .push(Table::from_rows("probe", &["model"], &probe.rows)?);
-    let tsne = codes::tsne_study(ctx, &ae_model, daes)?;
+    let tsne = codes::tsne_study(ctx, ae, daes)?;
     out.seeds.insert("tsne".into(), tsne.seed);
     out.figures.push(tsne.figure);
     out.tables.push(timing_table(ctx, &trained)?);
