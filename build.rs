@@ -39,6 +39,8 @@ const CLASSIC_CODE: &[&str] = &[
     "src/chapters/baselines",
     "src/chapters/denoising/codes.rs",
     "src/chapters/center_loss",
+    // t-SNE's patched implementation (vendor/README.md).
+    "vendor/bhtsne/src",
 ];
 
 fn files(path: &Path, out: &mut Vec<PathBuf>) {

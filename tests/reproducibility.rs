@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Book, stderr};
+use common::{Book, manifest, stderr};
 
 /// A hand-made complete run with one chapter's tables, for `diff`.
 fn fake_run(book: &Book, id: &str, sweep: &str, extra_table: bool) {
@@ -530,5 +530,57 @@ fn train_stores_one_planned_model_once_and_says_what_it_cannot_train() {
     assert_eq!(
         measured_history(&built.path().join("runs/cache"), classifier),
         measured_history(&book.path().join("runs/cache"), classifier)
+    );
+}
+
+/// The classic-ML results are jobs of the plan too: a fit on the AE's
+/// codes waits for the AE, a fit on pixels for nothing; `train` computes
+/// each once, and the build then computes none of them.
+#[test]
+fn train_computes_a_planned_classic_result_after_the_model_it_reads() {
+    let book = Book::with_chapters(&["baselines"], |t| t);
+    let plan = plan_keys(&book);
+    let (ae, _) = &plan["autoencoder/conv-ae"];
+    let (on_codes, deps) = &plan["baselines/logistic/ae-codes"];
+    assert_eq!(deps, std::slice::from_ref(ae));
+    let (on_pixels, deps) = &plan["baselines/naive-bayes/pixels"];
+    assert!(deps.is_empty(), "{deps:?}");
+    assert!(on_codes.starts_with("classic-fit-") && on_pixels.starts_with("classic-fit-"));
+
+    let out = book.ex2(&["train", "baselines/logistic/ae-codes"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains(ae.as_str()) && stderr(&out).contains("train those first"),
+        "{}",
+        stderr(&out)
+    );
+    for job in [
+        "baselines/naive-bayes/pixels",
+        "autoencoder/conv-ae",
+        "baselines/logistic/ae-codes",
+    ] {
+        let out = book.ex2(&["train", job]);
+        assert!(out.status.success(), "{job}: {}", stderr(&out));
+        assert!(
+            stdout(&out).contains("trained and stored"),
+            "{job}: {}",
+            stdout(&out)
+        );
+    }
+    let out = book.ex2(&["train", on_pixels]);
+    assert!(stdout(&out).contains("is cached"), "{}", stdout(&out));
+
+    let out = book.ex2(&["build-report"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = manifest(&book.runs().pop().unwrap());
+    let hits: Vec<&str> = m["model_cache"]["result_hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert!(
+        hits.contains(&on_codes.as_str()) && hits.contains(&on_pixels.as_str()),
+        "the build used the results `train` stored: {m}"
     );
 }

@@ -36,3 +36,36 @@ pub fn tsne_2d(
     })?;
     Ok(out.rows().into_iter().map(|r| (r[0], r[1])).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same points and seed give the same embedding, bit for bit, even
+    /// with tied neighbours (bhtsne's vantage-point tree once drew its
+    /// vantage points unseeded; vendor/README.md).
+    #[test]
+    fn the_same_points_and_seed_give_the_same_embedding() {
+        // Three clusters of 40 points in 5-d, each point twice (ties).
+        let points: Vec<f32> = (0..120)
+            .flat_map(|i| {
+                let (cluster, j) = ((i / 2) % 3, (i / 2) as f32);
+                (0..5).map(move |d| cluster as f32 * 4.0 + ((j * 0.37 + d as f32 * 1.3).sin()))
+            })
+            .collect();
+        let runs: Vec<Vec<(f64, f64)>> = (0..4)
+            .map(|_| tsne_2d(&points, 5, 10.0, 250, 7).unwrap())
+            .collect();
+        for r in &runs[1..] {
+            assert!(
+                *r == runs[0],
+                "t-SNE gave a different embedding for the same input"
+            );
+        }
+        assert_ne!(
+            runs[0],
+            tsne_2d(&points, 5, 10.0, 250, 8).unwrap(),
+            "the seed matters"
+        );
+    }
+}

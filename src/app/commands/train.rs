@@ -90,7 +90,8 @@ impl BackendTask for Train<'_> {
                 m.key
             );
         }
-        let here = artifacts.stats().misses.contains(&m.key);
+        let stats = artifacts.stats();
+        let here = stats.misses.contains(&m.key) || stats.result_misses.contains(&m.key);
         let trained = if here {
             Trained::Here
         } else {
