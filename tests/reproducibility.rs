@@ -457,6 +457,17 @@ fn measured_history(cache: &Path, key: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// `ex2 train job` fails, naming the planned `dependency` it needs first.
+fn refused_before(book: &Book, job: &str, dependency: &str) {
+    let out = book.ex2(&["train", job]);
+    assert_ne!(out.status.code(), Some(0), "{job}");
+    assert!(
+        stderr(&out).contains(dependency) && stderr(&out).contains("train those first"),
+        "{job}: {}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn train_stores_one_planned_model_once_and_says_what_it_cannot_train() {
     let book = Book::with_chapters(&["classifier-decoding"], |t| t);
@@ -473,13 +484,7 @@ fn train_stores_one_planned_model_once_and_says_what_it_cannot_train() {
         stderr(&out)
     );
     // The decoder is built on the classifier's encoder: not before it.
-    let out = book.ex2(&["train", "classifier-decoding/decoder"]);
-    assert_ne!(out.status.code(), Some(0));
-    assert!(
-        stderr(&out).contains(classifier.as_str()) && stderr(&out).contains("train those first"),
-        "{}",
-        stderr(&out)
-    );
+    refused_before(&book, "classifier-decoding/decoder", classifier);
 
     // Two processes at once on one store: one trains, the other waits for
     // it (or finds it stored) and trains nothing.
@@ -547,13 +552,7 @@ fn train_computes_a_planned_classic_result_after_the_model_it_reads() {
     assert!(deps.is_empty(), "{deps:?}");
     assert!(on_codes.starts_with("classic-fit-") && on_pixels.starts_with("classic-fit-"));
 
-    let out = book.ex2(&["train", "baselines/logistic/ae-codes"]);
-    assert_ne!(out.status.code(), Some(0));
-    assert!(
-        stderr(&out).contains(ae.as_str()) && stderr(&out).contains("train those first"),
-        "{}",
-        stderr(&out)
-    );
+    refused_before(&book, "baselines/logistic/ae-codes", ae);
     for job in [
         "baselines/naive-bayes/pixels",
         "autoencoder/conv-ae",
