@@ -290,11 +290,22 @@ pub fn train_classifier<B: AutodiffBackend>(
     let validation_data = validation.map(|v| DeviceSplit::<B::InnerBackend>::upload(v, device));
     let mut history = Vec::new();
     let mut elapsed = 0.0;
-    let k = model
-        .head
-        .forward(Tensor::zeros([1, model_latent(&model, device)], device))
-        .0
-        .dims()[1];
+    // The feature size, from a forward pass outside autodiff. Through the
+    // tracked model this probe left orphaned nodes on the parameters'
+    // autodiff graph, and then some classifier of about every other smoke
+    // book trained differently at two trainings at a time than alone, from
+    // its second step (its first update) on; untracked, 8 books in a row
+    // matched to the bit (README's "Reproducibility"). How the orphans,
+    // freed by whichever thread's backward pass comes first, change an
+    // update is not established.
+    let k = {
+        let probe = model.valid();
+        probe
+            .head
+            .forward(Tensor::zeros([1, model_latent(&probe, device)], device))
+            .0
+            .dims()[1]
+    };
     let mut centers = Tensor::<B::InnerBackend, 2>::zeros([10, k], device);
 
     for epoch in 1..=config.epochs {

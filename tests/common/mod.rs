@@ -195,6 +195,38 @@ pub fn stable_tables(run: &std::path::Path) -> std::collections::BTreeMap<String
     out
 }
 
+/// Panics, naming every table that differs between `a` and `b` and its
+/// first differing lines, when the two sets of tables are not the same
+/// (a whole-map `assert_eq!` prints both books, which CI cuts off).
+pub fn assert_same_tables(
+    a: &std::collections::BTreeMap<String, String>,
+    b: &std::collections::BTreeMap<String, String>,
+    what: &str,
+) {
+    let mut report = Vec::new();
+    for name in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
+        match (a.get(name), b.get(name)) {
+            (Some(x), Some(y)) if x == y => {}
+            (Some(x), Some(y)) => {
+                let lines: Vec<String> = x
+                    .lines()
+                    .zip(y.lines())
+                    .enumerate()
+                    .filter(|(_, (l, r))| l != r)
+                    .take(3)
+                    .map(|(i, (l, r))| format!("    line {}: {l}\n         vs: {r}", i + 1))
+                    .collect();
+                report.push(format!("  {name}:\n{}", lines.join("\n")));
+            }
+            (x, _) => report.push(format!(
+                "  {name}: only in the {} book",
+                if x.is_some() { "first" } else { "second" }
+            )),
+        }
+    }
+    assert!(report.is_empty(), "{what}:\n{}", report.join("\n"));
+}
+
 /// A run's manifest.
 pub fn manifest(run: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap()
