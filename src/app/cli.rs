@@ -114,8 +114,10 @@ pub enum Executor {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run every chapter and typeset the book.
-    BuildReport(BuildArgs),
+    /// Run every chapter whose inputs changed (or that no earlier run has),
+    /// take the others from the newest run that computed them with the same
+    /// inputs, and typeset the book.
+    BuildReport(BuildReportArgs),
     /// Re-run these chapters; take the others from the latest run that has them.
     Chapter(ChapterArgs),
     /// The book's chapters, their tables and what the latest run holds.
@@ -134,6 +136,17 @@ pub enum Command {
     Bench(BenchArgs),
     /// Get or check the MNIST data.
     Data(DataCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildReportArgs {
+    /// Compute every chapter again, even those an earlier run computed with
+    /// the same settings, data, backend and ex2 build (models and classic-ML
+    /// results still come from the store).
+    #[arg(long)]
+    pub recompute: bool,
+    #[command(flatten)]
+    pub build: BuildArgs,
 }
 
 #[derive(Debug, Args)]

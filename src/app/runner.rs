@@ -183,32 +183,48 @@ impl BackendTask for BookTask<'_> {
 
 impl BookTask<'_> {
     /// Whether chapter `id` can be taken from an earlier run: the newest
-    /// complete run that stored it, if every input it recorded still holds;
-    /// otherwise the reason it must run.
+    /// complete run that stored it with every input it recorded still
+    /// holding; otherwise the reason it must run, from the newest run that
+    /// has it (what a user changed last).
     fn decide(&self, id: ChapterId, inputs: &Inputs) -> Result<Decision> {
-        let run = |why: String| Ok(Decision::Run(why));
         if self.run_chapters.contains(&id) {
-            return run("asked for".into());
+            return Ok(Decision::Run("asked for".into()));
         }
-        let Some(found) = self.runs.latest_stored(id, &self.run.id)? else {
-            return run("no earlier complete run has it".into());
-        };
-        let Some(record) = found.record else {
-            return run(format!("run {} records no inputs for it", found.run));
-        };
-        if record.inputs.is_empty() {
-            return run(format!("run {} predates recorded inputs", found.run));
+        let mut why_not_newest = None;
+        for found in self.runs.stored_versions(id, &self.run.id)? {
+            let found = found?;
+            let why_not = match &found.record {
+                None => Some(format!("run {} records no inputs for it", found.run)),
+                Some(record) if record.inputs.is_empty() => {
+                    Some(format!("run {} predates recorded inputs", found.run))
+                }
+                Some(record) => {
+                    let changed = changed_inputs(&record.inputs, inputs);
+                    (!changed.is_empty())
+                        .then(|| format!("{} changed since run {}", changed.join(", "), found.run))
+                }
+            };
+            match why_not {
+                Some(why) => {
+                    why_not_newest.get_or_insert(why);
+                }
+                None => {
+                    let computed_in = found
+                        .record
+                        .and_then(|r| r.reused_from)
+                        .unwrap_or_else(|| found.run.clone());
+                    return Ok(Decision::Reuse(Reuse {
+                        // The run that computed it, through earlier reuses.
+                        computed_in,
+                        from: found.run,
+                        stored: found.stored,
+                    }));
+                }
+            }
         }
-        let changed = changed_inputs(&record.inputs, inputs);
-        if !changed.is_empty() {
-            return run(format!("{} changed", changed.join(", ")));
-        }
-        Ok(Decision::Reuse(Reuse {
-            // The run that computed it, through earlier reuses.
-            computed_in: record.reused_from.clone().unwrap_or(found.run.clone()),
-            from: found.run,
-            stored: found.stored,
-        }))
+        Ok(Decision::Run(why_not_newest.unwrap_or_else(|| {
+            "no earlier complete run has it".into()
+        })))
     }
 
     /// Runs (or reuses) one chapter; a chapter's own failure is its

@@ -185,27 +185,35 @@ impl Runs {
         )
     }
 
-    /// The newest complete run (other than `except`) that stored chapter `id`.
-    pub fn latest_stored(&self, id: ChapterId, except: &str) -> Result<Option<Stored>> {
-        for run_id in self.complete()?.into_iter().rev() {
-            if run_id == except {
-                continue;
-            }
-            let run = self.run(&run_id);
-            if let Some(stored) = run.stored_chapter(id)? {
-                let record = run
-                    .manifest()?
-                    .chapters
-                    .into_iter()
-                    .find(|c| c.id == id.as_str());
-                return Ok(Some(Stored {
+    /// Every complete run (other than `except`) that stored chapter `id`,
+    /// newest first, read one at a time as the caller asks for the next.
+    pub fn stored_versions<'a>(
+        &'a self,
+        id: ChapterId,
+        except: &'a str,
+    ) -> Result<impl Iterator<Item = Result<Stored>> + 'a> {
+        let ids = self.complete()?;
+        Ok(ids
+            .into_iter()
+            .rev()
+            .filter(move |r| r != except)
+            .filter_map(move |run_id| {
+                let run = self.run(&run_id);
+                let stored = match run.stored_chapter(id) {
+                    Ok(Some(stored)) => stored,
+                    Ok(None) => return None,
+                    Err(e) => return Some(Err(e)),
+                };
+                let record = match run.manifest() {
+                    Ok(m) => m.chapters.into_iter().find(|c| c.id == id.as_str()),
+                    Err(e) => return Some(Err(e)),
+                };
+                Some(Ok(Stored {
                     run: run_id,
                     stored,
                     record,
-                }));
-            }
-        }
-        Ok(None)
+                }))
+            }))
     }
 }
 

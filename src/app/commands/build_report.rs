@@ -1,19 +1,25 @@
-//! `ex2 build-report`: every chapter, then the PDF.
+//! `ex2 build-report`: every chapter (computed, or reused where an earlier
+//! run computed it from the same inputs), then the PDF.
 
 use anyhow::{Context, Result, bail};
 
 use super::Exit;
-use crate::app::cli::{BookArgs, BuildArgs, Executor};
+use crate::app::cli::{BookArgs, BuildArgs, BuildReportArgs, Executor};
 use crate::app::commands::plan::plan_entries;
 use crate::app::runner::{self, BuildOptions};
 use crate::app::slurm;
 use crate::book::ChapterId;
 use crate::config::Config;
 
-pub fn run(book: &BookArgs, args: &BuildArgs) -> Result<Exit> {
-    let config = load_config(book, args)?;
-    let chapters: Vec<ChapterId> = config.book.book.chapters.clone();
-    build(book, args, &config, chapters, false)
+pub fn run(book: &BookArgs, args: &BuildReportArgs) -> Result<Exit> {
+    let config = load_config(book, &args.build)?;
+    // Chapters not asked for are reused where their inputs still hold.
+    let asked: Vec<ChapterId> = if args.recompute {
+        config.book.book.chapters.clone()
+    } else {
+        Vec::new()
+    };
+    build(book, &args.build, &config, asked, false)
 }
 
 /// book.toml, with `--seeds` applied to the profile.
