@@ -209,15 +209,13 @@ impl BookTask<'_> {
                     why_not_newest.get_or_insert(why);
                 }
                 None => {
-                    let computed_in = found
-                        .record
-                        .and_then(|r| r.reused_from)
-                        .unwrap_or_else(|| found.run.clone());
+                    let record = found.record.expect("inputs were compared");
                     return Ok(Decision::Reuse(Reuse {
                         // The run that computed it, through earlier reuses.
-                        computed_in,
+                        computed_in: record.reused_from.unwrap_or_else(|| found.run.clone()),
                         from: found.run,
                         stored: found.stored,
+                        seeds: record.seeds,
                     }));
                 }
             }
@@ -262,6 +260,8 @@ impl BookTask<'_> {
                 self.run.copy_chapter(&self.runs.run(&reuse.from), id)?;
                 let record = ChapterRecord {
                     reused_from: Some(reuse.computed_in),
+                    // The seeds its results were computed with.
+                    seeds: reuse.seeds,
                     ..record("reused")
                 };
                 (ChapterContent::Done(reuse.stored), record)
@@ -318,6 +318,8 @@ struct Reuse {
     /// The run that computed them (`from`, or the run `from` reused).
     computed_in: String,
     stored: StoredChapter,
+    /// The seeds the chapter's experiments were computed with.
+    seeds: std::collections::BTreeMap<String, u64>,
 }
 
 /// What a chapter's results depend on, `name → value`.
