@@ -7,7 +7,7 @@
 //! the small sets.
 
 use anyhow::Result;
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, Module};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
@@ -167,6 +167,11 @@ fn paths<B: AutodiffBackend>(
         device,
     );
     let ce = CrossEntropyLossConfig::new().init(device);
+    // Only the code is differentiated: copies of the models with untracked
+    // parameters keep the walk's graph off the trained models' parameters
+    // (a tracked forward pass beside other trainings once made classifier
+    // trainings differ between schedules; `train_classifier`'s probe).
+    let (walk_clf, walk_decoder) = (clf.clone().no_grad(), ae.model.decoder.clone().no_grad());
     let mut z = start_codes.clone();
     let read = |z: &[f32]| -> Vec<u8> {
         let zt = Tensor::from_data(TensorData::new(z.to_vec(), [n, dim]), device);
@@ -192,7 +197,7 @@ fn paths<B: AutodiffBackend>(
         }
         let zg =
             Tensor::<B, 2>::from_data(TensorData::new(z.clone(), [n, dim]), device).require_grad();
-        let logits = clf.forward(ae.model.decoder.forward(zg.clone()));
+        let logits = walk_clf.forward(walk_decoder.forward(zg.clone()));
         let grads = ce.forward(logits, label_tensor.clone()).backward();
         let g = read_f32(zg.grad(&grads).expect("the code requires grad"));
         for i in 0..n {
