@@ -479,6 +479,59 @@ fn smoke_build_report_writes_the_book_caches_models_and_is_deterministic() {
     );
 }
 
+/// `build-report` reuses a chapter from the newest run with the same
+/// inputs, looking past a newer run with other settings; a chapter whose
+/// earlier output cannot be read is computed again, with a warning, and
+/// the unreadable run is left as it was.
+#[test]
+fn build_report_reuses_the_newest_run_with_the_same_inputs() {
+    let book = Book::with_chapters(&["theory"], |t| t);
+    let status = |out: &std::process::Output| {
+        assert!(out.status.success(), "{}", stderr(out));
+        let m = manifest(book.runs().last().unwrap());
+        (
+            m["chapters"][0]["status"].as_str().unwrap().to_string(),
+            m["chapters"][0]["reused_from"].as_str().map(String::from),
+        )
+    };
+    let first = status(&book.ex2(&["build-report"]));
+    assert_eq!(first, ("ok".into(), None));
+    let first_id = book.runs()[0]
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+
+    let out = book.ex2(&["--set", "build.seed=7", "build-report"]);
+    assert!(
+        stderr(&out).contains(&format!(
+            "theory: running (build.seed changed since run {first_id})"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(status(&out), ("ok".into(), None));
+
+    // Back to the default seed: the first run has it, the newer one not.
+    let out = book.ex2(&["build-report"]);
+    assert_eq!(status(&out), ("reused".into(), Some(first_id.clone())));
+
+    // Every earlier run that has it unreadable: computed, and says why.
+    for run in book.runs() {
+        std::fs::write(run.join("chapters/theory/output.json"), b"{ not json").unwrap();
+    }
+    let out = book.ex2(&["build-report"]);
+    let e = stderr(&out);
+    assert!(e.contains("theory: not reusing an earlier run"), "{e}");
+    assert!(e.contains("output.json"), "{e}");
+    assert_eq!(status(&out), ("ok".into(), None));
+    assert_eq!(
+        std::fs::read(book.runs()[0].join("chapters/theory/output.json")).unwrap(),
+        b"{ not json"
+    );
+}
+
 #[test]
 fn chapter_command_reruns_one_chapter_and_reuses_the_rest() {
     let book = Book::with_chapters(&["autoencoder", "few-shot"], |t| t);

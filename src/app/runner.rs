@@ -192,7 +192,16 @@ impl BookTask<'_> {
         }
         let mut why_not_newest = None;
         for found in self.runs.stored_versions(id, &self.run.id)? {
-            let found = found?;
+            // An earlier run that cannot be read is not a reason to stop
+            // this build: the chapter is computed instead, and it says why.
+            let found = match found {
+                Ok(found) => found,
+                Err(e) => {
+                    eprintln!("{id}: not reusing an earlier run: {e:#}");
+                    why_not_newest.get_or_insert(format!("an earlier run is unreadable: {e:#}"));
+                    continue;
+                }
+            };
             let why_not = match &found.record {
                 None => Some(format!("run {} records no inputs for it", found.run)),
                 Some(record) if record.inputs.is_empty() => {

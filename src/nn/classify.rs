@@ -295,9 +295,8 @@ pub fn train_classifier<B: AutodiffBackend>(
     // autodiff graph, and then some classifier of about every other smoke
     // book trained differently at two trainings at a time than alone, from
     // its second step (its first update) on; untracked, 8 books in a row
-    // matched to the bit (README's "Reproducibility"). How the orphans,
-    // freed by whichever thread's backward pass comes first, change an
-    // update is not established.
+    // matched to the bit (README, "Chapters run side by side"). How the
+    // orphans change an update is not established.
     let k = {
         let probe = model.valid();
         probe
