@@ -39,8 +39,10 @@ const CLASSIC_CODE: &[&str] = &[
     "src/chapters/baselines",
     "src/chapters/denoising/codes.rs",
     "src/chapters/center_loss",
-    // t-SNE's patched implementation (vendor/README.md).
+    // The patched implementations of t-SNE and the SVMs' kernel (vendor/README.md).
     "vendor/bhtsne/src",
+    "vendor/linfa-kernel/src",
+    "vendor/linfa-svm/src",
 ];
 
 fn files(path: &Path, out: &mut Vec<PathBuf>) {

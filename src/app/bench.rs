@@ -14,9 +14,11 @@ use serde::Serialize;
 
 use crate::app::backend::{BackendKind, BackendTask, dispatch};
 use crate::book::Table;
+use crate::chapters::baselines::BaselinesSection;
 use crate::config::Config;
 use crate::data::{Dataset, Split};
 use crate::experiment::sections::{AutoencoderSection, ClassifierSection};
+use crate::ml::baselines::{Model, Settings, fit_predict, pixel_features};
 use crate::nn::autoencoder::{Autoencoder, evaluate};
 use crate::nn::classify::{ClassifierTrainingConfig, train_classifier};
 use crate::nn::init::seeded_init;
@@ -41,6 +43,10 @@ pub enum Kind {
     /// Two conv AE trainings at once, all cores each.
     ConcurrentAllThreads,
     ConvAeInference,
+    /// The ten binary linear SVMs on raw pixels, fit seconds summed.
+    LinearSvmFit,
+    /// The same with the polynomial kernel.
+    PolySvmFit,
 }
 
 /// One measured quantity over the repeats.
@@ -302,6 +308,8 @@ impl BackendTask for Bench<'_> {
         }
         scheduler::configure(Budget::wide());
 
+        out.extend(svm_fits(self.config, self.data, repeats)?);
+
         eprintln!("bench: conv AE inference on the test set");
         let model = ae_config.init::<B>(&device).valid();
         let test = &self.data.test.images;
@@ -317,6 +325,59 @@ impl BackendTask for Bench<'_> {
         });
         Ok((device_name, out))
     }
+}
+
+/// The baselines chapter's two SVMs on raw pixels, fitted as the book fits
+/// them (the profile's first `svm-train-size` training images, its test
+/// set, the chapter's C and degree): the ten binary fits' seconds summed,
+/// each fit on one thread, as libsvm's are (`bench/reference/libsvm_reference.py`
+/// fits the same images).
+fn svm_fits(config: &Config, data: &Dataset, repeats: usize) -> Result<Vec<Measurement>> {
+    let section = config.section::<BaselinesSection>();
+    let settings = Settings {
+        svm_c: section.svm_c,
+        poly_c: section.poly_c,
+        poly_degree: section.poly_degree as f64,
+        logistic_iterations: section.logistic_iterations,
+    };
+    let n = config.profile.svm_train_size.min(data.train.len());
+    let per_image = data.train.images.pixels_per_image();
+    let train = pixel_features(
+        &data.train.images.pixels[..n * per_image],
+        &data.train.labels[..n],
+    )?;
+    let test = pixel_features(&data.test.images.pixels, &data.test.labels)?;
+    scheduler::configure(Budget {
+        jobs: 1,
+        threads_per_job: 1,
+    });
+    let mut out = Vec::new();
+    for (kind, model) in [
+        (Kind::LinearSvmFit, Model::LinearSvm),
+        (Kind::PolySvmFit, Model::PolySvm),
+    ] {
+        eprintln!("bench: {} fit, {n} images × {repeats}", model.name());
+        let mut values = Vec::new();
+        for _ in 0..repeats {
+            let outcome = fit_predict(model, &train, &test, &settings)?;
+            eprintln!(
+                "bench:   {:.2} s fit, {:.2} s predicting {} test images, accuracy {:.2} %",
+                outcome.fit_seconds,
+                outcome.predict_seconds,
+                test.y.len(),
+                outcome.accuracy * 100.0
+            );
+            values.push(outcome.fit_seconds);
+        }
+        out.push(Measurement {
+            kind,
+            name: format!("{} fit, raw pixels ({n} images)", model.name()),
+            unit: "s",
+            values,
+        });
+    }
+    scheduler::configure(Budget::wide());
+    Ok(out)
 }
 
 /// The record of the run that computed chapter `c`, following `ex2

@@ -2,14 +2,16 @@
 //! one-vs-rest), multinomial logistic regression, Gaussian naive Bayes; and
 //! PCA for a non-learned low-dimensional feature set.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, ensure};
 use linfa::prelude::*;
 use linfa_bayes::GaussianNb;
+use linfa_kernel::{Kernel, KernelMethod};
 use linfa_logistic::MultiLogisticRegression;
 use linfa_reduction::Pca;
-use linfa_svm::Svm;
+use linfa_svm::{SolverParams, fit_c_shared};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use crate::runtime::scheduler::{self, Job};
@@ -164,56 +166,136 @@ pub fn unit_scale(train: &Features, test: &Features) -> (Features, Features) {
     (f(train), f(test))
 }
 
-/// Ten binary SVMs, one per digit, each a job in a slot of the book's
-/// scheduler (on the slot's threads, beside the trainings); the class with the
-/// largest decision value wins. Returns the predictions and the ten fits'
-/// own times, summed (each includes its prediction of the test set).
+/// One fitted binary SVM, as its decision function needs it: the signed
+/// dual coefficient of every training row (zero off the support vectors)
+/// and the offset ρ.
+struct BinarySvm {
+    alpha: Vec<f64>,
+    rho: f64,
+}
+
+/// Ten binary SVMs, one per digit, each solved by linfa's SMO solver as a
+/// job in a slot of the book's scheduler (on the slot's threads, beside the
+/// trainings), all on one kernel matrix computed once; the class with the
+/// largest decision value wins. Returns the predictions, the fit's time
+/// (the kernel and the ten solves, each on its own thread-time, summed) and
+/// the prediction's.
 fn one_vs_rest_svm(
     train: &Features,
     test: ArrayView2<f64>,
     model: Model,
     s: &Settings,
-) -> Result<(Vec<u8>, f64)> {
-    let jobs: Vec<Job<(Vec<f64>, f64)>> = (0..10usize)
-        .map(|c| {
+) -> Result<(Vec<u8>, f64, f64)> {
+    let (method, c) = match model {
+        Model::PolySvm => (KernelMethod::Polynomial(1.0, s.poly_degree), s.poly_c),
+        _ => (KernelMethod::Linear, s.svm_c),
+    };
+    let started = Instant::now();
+    let kernel: Arc<Kernel<f64>> = Arc::new(scheduler::in_slot(Phase::ClassicMl, || {
+        Kernel::params().method(method).transform(train.x.view())
+    }));
+    let kernel_seconds = started.elapsed().as_secs_f64();
+    let kernel = &kernel;
+    let jobs: Vec<Job<(BinarySvm, f64)>> = (0..10usize)
+        .map(|class| {
             Box::new(move || {
                 scheduler::in_slot(Phase::ClassicMl, || {
                     let started = Instant::now();
-                    let targets: Array1<bool> = train.y.mapv(|y| y == c);
-                    let ds = Dataset::new(train.x.clone(), targets);
-                    // `shrinking` stays off: it panics in linfa-svm 0.8 (docs/facts.md, "Library pitfalls").
-                    let params = Svm::<f64, bool>::params();
-                    let params = match model {
-                        Model::PolySvm => params
-                            .polynomial_kernel(1.0, s.poly_degree)
-                            .pos_neg_weights(s.poly_c, s.poly_c),
-                        _ => params.linear_kernel().pos_neg_weights(s.svm_c, s.svm_c),
+                    let targets: Vec<bool> = train.y.iter().map(|&y| y == class).collect();
+                    // linfa's defaults: `shrinking` stays off, it panics in
+                    // linfa-svm 0.8 (docs/facts.md, "Library pitfalls").
+                    let params = SolverParams {
+                        eps: 1e-7,
+                        shrinking: false,
                     };
-                    let svm = params
-                        .fit(&ds)
-                        .map_err(|e| anyhow!("SVM for digit {c}: {e}"))?;
-                    // The decision value: the kernel expansion minus the offset ρ.
-                    let values = test
-                        .rows()
-                        .into_iter()
-                        .map(|r| svm.weighted_sum(&r) - svm.rho)
-                        .collect();
-                    Ok((values, started.elapsed().as_secs_f64()))
+                    let svm =
+                        fit_c_shared(params, train.x.view(), Arc::clone(kernel), &targets, c, c);
+                    let fitted = BinarySvm {
+                        alpha: support_coefficients(&svm.alpha),
+                        rho: svm.rho,
+                    };
+                    Ok((fitted, started.elapsed().as_secs_f64()))
                 })
             }) as Job<_>
         })
         .collect();
     let fitted = scheduler::parallel(jobs)
         .with_context(|| format!("fitting the ten binary SVMs ({})", model.name()))?;
-    let seconds = fitted.iter().map(|(_, t)| t).sum();
-    let predictions = (0..test.nrows())
-        .map(|i| {
+    let fit_seconds = kernel_seconds + fitted.iter().map(|(_, t)| t).sum::<f64>();
+    let svms: Vec<BinarySvm> = fitted.into_iter().map(|(svm, _)| svm).collect();
+    let started = Instant::now();
+    let values = scheduler::in_slot(Phase::ClassicMl, || {
+        decision_values(train.x.view(), test, &svms, model, s)
+    });
+    let predictions = values
+        .rows()
+        .into_iter()
+        .map(|row| {
             (0..10)
-                .max_by(|&a, &b| fitted[a].0[i].total_cmp(&fitted[b].0[i]))
+                .max_by(|&a, &b| row[a].total_cmp(&row[b]))
                 .expect("ten classes") as u8
         })
         .collect();
-    Ok((predictions, seconds))
+    Ok((predictions, fit_seconds, started.elapsed().as_secs_f64()))
+}
+
+/// linfa's dual coefficients with those its own prediction ignores
+/// (`Svm::weighted_sum` keeps |α| > 100 ε) set to zero.
+fn support_coefficients(alpha: &[f64]) -> Vec<f64> {
+    alpha
+        .iter()
+        .map(|&a| {
+            if a.abs() > 100.0 * f64::EPSILON {
+                a
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// The decision values of the ten binary SVMs on every test row (n_test ×
+/// 10): Σᵢ αᵢ K(xᵢ, t) − ρ, what linfa's `weighted_sum` − ρ computes one
+/// pair at a time, here as matrix products — the linear kernel through the
+/// ten weight vectors Xᵀα, the polynomial one over the union of the support
+/// vectors, in blocks of test rows so the kernel block stays small.
+fn decision_values(
+    train: ArrayView2<f64>,
+    test: ArrayView2<f64>,
+    svms: &[BinarySvm],
+    model: Model,
+    s: &Settings,
+) -> Array2<f64> {
+    let n = train.nrows();
+    let rho = Array1::from_iter(svms.iter().map(|svm| svm.rho));
+    let support: Vec<usize> = (0..n)
+        .filter(|&i| svms.iter().any(|svm| svm.alpha[i] != 0.0))
+        .collect();
+    // Rows: the support vectors; columns: the ten problems.
+    let alpha = Array2::from_shape_fn((support.len(), svms.len()), |(r, c)| {
+        svms[c].alpha[support[r]]
+    });
+    let vectors = train.select(Axis(0), &support);
+    let mut values = match model {
+        Model::PolySvm => {
+            let mut values = Array2::zeros((test.nrows(), svms.len()));
+            const BLOCK: usize = 1024;
+            for (start, mut out) in (0..test.nrows())
+                .step_by(BLOCK)
+                .zip(values.axis_chunks_iter_mut(Axis(0), BLOCK))
+            {
+                let rows = test.slice(ndarray::s![start..(start + BLOCK).min(test.nrows()), ..]);
+                let kernel = rows
+                    .dot(&vectors.t())
+                    .mapv_into(|g| (g + 1.0).powf(s.poly_degree));
+                out.assign(&kernel.dot(&alpha));
+            }
+            values
+        }
+        _ => test.dot(&vectors.t().dot(&alpha)),
+    };
+    values -= &rho;
+    values
 }
 
 /// Predicts `x` with a fitted linfa model: (labels, fit seconds, predict seconds).
@@ -231,9 +313,8 @@ where
 }
 
 /// Fits `model` on `train` and predicts `test`, in slots of the book's
-/// scheduler. Times are the fits' own, waiting for a slot excluded; SVM
-/// timings include the prediction in `fit_seconds` (each binary SVM
-/// predicts right after fitting) and sum the ten binary SVMs.
+/// scheduler. Times are the fits' own, waiting for a slot excluded; an
+/// SVM's `fit_seconds` sums its ten binary fits.
 pub fn fit_predict(
     model: Model,
     train: &Features,
@@ -243,8 +324,7 @@ pub fn fit_predict(
     let (predictions, fit_seconds, predict_seconds) = match model {
         Model::LinearSvm | Model::PolySvm => {
             let (train, test) = unit_scale(train, test);
-            let (p, seconds) = one_vs_rest_svm(&train, test.x.view(), model, s)?;
-            (p, seconds, 0.0)
+            one_vs_rest_svm(&train, test.x.view(), model, s)?
         }
         Model::Logistic => scheduler::in_slot(Phase::ClassicMl, || {
             let started = Instant::now();
@@ -319,6 +399,77 @@ mod tests {
         for m in Model::ALL {
             let o = fit_predict(m, &train, &test, &s).unwrap();
             assert!(o.accuracy > 0.9, "{} reached only {}", m.name(), o.accuracy);
+        }
+    }
+
+    /// The vendored dense kernel (one matrix product) is the kernel linfa
+    /// defines pair by pair.
+    #[test]
+    fn the_dense_kernel_is_linfas_pairwise_kernel() {
+        let x = blobs(6, 3).x;
+        for method in [
+            KernelMethod::Linear,
+            KernelMethod::Polynomial(1.0, 3.0),
+            KernelMethod::Gaussian(2.0),
+        ] {
+            let kernel = Kernel::params().method(method.clone()).transform(x.view());
+            let n = x.nrows();
+            assert_eq!(kernel.size(), n);
+            for i in 0..n {
+                let column = kernel.column(i);
+                for (j, value) in column.iter().enumerate() {
+                    let pair = method.distance(x.row(i), x.row(j));
+                    assert!(
+                        (value - pair).abs() <= 1e-9 * pair.abs().max(1.0),
+                        "{method:?} ({i}, {j}): {value} against {pair}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The ten shared-kernel fits and the matrix-product decision values give
+    /// what linfa's own `fit` and `weighted_sum` give, problem by problem.
+    #[test]
+    fn one_vs_rest_decision_values_are_linfas() {
+        let (train, test) = unit_scale(&blobs(8, 0), &blobs(4, 5));
+        let s = Settings {
+            svm_c: 1.0,
+            poly_c: 10.0,
+            poly_degree: 3.0,
+            logistic_iterations: 10,
+        };
+        for model in [Model::LinearSvm, Model::PolySvm] {
+            let (predictions, _, _) = one_vs_rest_svm(&train, test.x.view(), model, &s).unwrap();
+            let mut expected = Array2::<f64>::zeros((test.x.nrows(), 10));
+            for class in 0..10 {
+                let targets: Array1<bool> = train.y.mapv(|y| y == class);
+                let params = linfa_svm::Svm::<f64, bool>::params();
+                let params = match model {
+                    Model::PolySvm => params
+                        .polynomial_kernel(1.0, s.poly_degree)
+                        .pos_neg_weights(s.poly_c, s.poly_c),
+                    _ => params.linear_kernel().pos_neg_weights(s.svm_c, s.svm_c),
+                };
+                let svm = params.fit(&Dataset::new(train.x.clone(), targets)).unwrap();
+                for (i, row) in test.x.rows().into_iter().enumerate() {
+                    expected[[i, class]] = svm.weighted_sum(&row) - svm.rho;
+                }
+                let ours = BinarySvm {
+                    alpha: support_coefficients(&svm.alpha),
+                    rho: svm.rho,
+                };
+                let shared = decision_values(train.x.view(), test.x.view(), &[ours], model, &s);
+                for i in 0..test.x.nrows() {
+                    let (a, b) = (shared[[i, 0]], expected[[i, class]]);
+                    assert!((a - b).abs() < 1e-9 * b.abs().max(1.0), "{a} against {b}");
+                }
+            }
+            for (i, p) in predictions.iter().enumerate() {
+                let row = expected.row(i);
+                let best = (0..10).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
+                assert_eq!(*p as usize, best, "{} row {i}", model.name());
+            }
         }
     }
 

@@ -59,8 +59,10 @@ fn print_measurements(report: &BenchReport) {
     );
     for m in &report.measurements {
         let v = m.sorted();
+        // Rates in whole images, durations to the hundredth of a second.
+        let digits = if m.unit == "s" { 2 } else { 0 };
         println!(
-            "{:<width$}  {:>10.0}  {:>10.0}  {:>10.0}  {}",
+            "{:<width$}  {:>10.digits$}  {:>10.digits$}  {:>10.digits$}  {}",
             m.name,
             m.median(),
             v[0],
