@@ -30,7 +30,7 @@ use crate::store::Runs;
 use crate::store::manifest::ChapterRecord;
 
 /// What is measured; ratios between measurements find them by this.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     ConvAeTraining,
@@ -70,6 +70,14 @@ pub struct BenchOptions {
     pub batches: usize,
     /// Measured repeats of each measurement (after one warm-up).
     pub repeats: usize,
+    /// Only these measurements (all when empty), e.g. to profile one.
+    pub only: Vec<Kind>,
+}
+
+impl BenchOptions {
+    fn wants(&self, kind: Kind) -> bool {
+        self.only.is_empty() || self.only.contains(&kind)
+    }
 }
 
 impl BenchReport {
@@ -202,96 +210,109 @@ impl BackendTask for Bench<'_> {
                 reconstruction_seconds(model, &train, &tiny_test, &training(seed), &device)
             })
         };
-        eprintln!("bench: conv AE training, {n_images} images × {repeats}");
-        out.push(Measurement {
-            kind: Kind::ConvAeTraining,
-            name: format!("conv AE training (batch {batch})"),
-            unit: "images/s",
-            values: repeat(repeats, n_images, conv_run)?,
-        });
+        let wants = |kind| self.options.wants(kind);
+        if wants(Kind::ConvAeTraining) {
+            eprintln!("bench: conv AE training, {n_images} images × {repeats}");
+            out.push(Measurement {
+                kind: Kind::ConvAeTraining,
+                name: format!("conv AE training (batch {batch})"),
+                unit: "images/s",
+                values: repeat(repeats, n_images, conv_run)?,
+            });
+        }
 
         // The same training under the strategy this backend does not use
         // (on the CPU: burn's own convolution kernels), so the choice in
         // `BackendKind::conv_strategy` stays a measured one.
-        let chosen = lowered_conv::strategy();
-        let other = match chosen {
-            ConvStrategy::Lowered => ConvStrategy::Native,
-            ConvStrategy::Native => ConvStrategy::Lowered,
-        };
-        lowered_conv::set_strategy(other);
-        eprintln!("bench: conv AE training, {}", other.describe());
-        let measured = repeat(repeats, n_images, conv_run);
-        lowered_conv::set_strategy(chosen);
-        out.push(Measurement {
-            kind: Kind::ConvAeOtherStrategy,
-            name: format!(
-                "conv AE training, {} convolutions",
-                match other {
-                    ConvStrategy::Lowered => "lowered",
-                    ConvStrategy::Native => "burn's own",
-                }
-            ),
-            unit: "images/s",
-            values: measured?,
-        });
+        if wants(Kind::ConvAeOtherStrategy) {
+            let chosen = lowered_conv::strategy();
+            let other = match chosen {
+                ConvStrategy::Lowered => ConvStrategy::Native,
+                ConvStrategy::Native => ConvStrategy::Lowered,
+            };
+            lowered_conv::set_strategy(other);
+            eprintln!("bench: conv AE training, {}", other.describe());
+            let measured = repeat(repeats, n_images, conv_run);
+            lowered_conv::set_strategy(chosen);
+            out.push(Measurement {
+                kind: Kind::ConvAeOtherStrategy,
+                name: format!(
+                    "conv AE training, {} convolutions",
+                    match other {
+                        ConvStrategy::Lowered => "lowered",
+                        ConvStrategy::Native => "burn's own",
+                    }
+                ),
+                unit: "images/s",
+                values: measured?,
+            });
+        }
 
-        let mlp_config = MlpAutoencoderConfig::new(ae.latent_dim).with_hidden(ae.mlp_hidden);
-        eprintln!("bench: fully connected AE training");
-        out.push(Measurement {
-            kind: Kind::MlpAeTraining,
-            name: format!("fully connected AE training (batch {batch})"),
-            unit: "images/s",
-            values: repeat(repeats, n_images, |seed| {
-                scheduler::in_training_slot(|| {
-                    let model =
-                        seeded_init::<B, _>(&device, seed, || mlp_config.init::<B>(&device));
-                    reconstruction_seconds(model, &train, &tiny_test, &training(seed), &device)
-                })
-            })?,
-        });
+        if wants(Kind::MlpAeTraining) {
+            let mlp_config = MlpAutoencoderConfig::new(ae.latent_dim).with_hidden(ae.mlp_hidden);
+            eprintln!("bench: fully connected AE training");
+            out.push(Measurement {
+                kind: Kind::MlpAeTraining,
+                name: format!("fully connected AE training (batch {batch})"),
+                unit: "images/s",
+                values: repeat(repeats, n_images, |seed| {
+                    scheduler::in_training_slot(|| {
+                        let model =
+                            seeded_init::<B, _>(&device, seed, || mlp_config.init::<B>(&device));
+                        reconstruction_seconds(model, &train, &tiny_test, &training(seed), &device)
+                    })
+                })?,
+            });
+        }
 
-        let clf_config =
-            crate::experiment::models::classifier_config(self.config, classifier.hidden_dim);
-        eprintln!("bench: classifier training");
-        out.push(Measurement {
-            kind: Kind::ClassifierTraining,
-            name: format!("classifier training (batch {batch})"),
-            unit: "images/s",
-            values: repeat(repeats, n_images, |seed| {
-                scheduler::in_training_slot(|| {
-                    let model =
-                        seeded_init::<B, _>(&device, seed, || clf_config.init::<B>(&device));
-                    let cfg =
-                        ClassifierTrainingConfig::new(1, batch, classifier.learning_rate, seed);
-                    let (_, h) = train_classifier(
-                        "bench classifier",
-                        model,
-                        &train,
-                        None,
-                        &tiny_test,
-                        &cfg,
-                        &device,
-                    )?;
-                    Ok(h.last().map_or(f64::NAN, |e| e.elapsed_seconds))
-                })
-            })?,
-        });
+        if wants(Kind::ClassifierTraining) {
+            let clf_config =
+                crate::experiment::models::classifier_config(self.config, classifier.hidden_dim);
+            eprintln!("bench: classifier training");
+            out.push(Measurement {
+                kind: Kind::ClassifierTraining,
+                name: format!("classifier training (batch {batch})"),
+                unit: "images/s",
+                values: repeat(repeats, n_images, |seed| {
+                    scheduler::in_training_slot(|| {
+                        let model =
+                            seeded_init::<B, _>(&device, seed, || clf_config.init::<B>(&device));
+                        let cfg =
+                            ClassifierTrainingConfig::new(1, batch, classifier.learning_rate, seed);
+                        let (_, h) = train_classifier(
+                            "bench classifier",
+                            model,
+                            &train,
+                            None,
+                            &tiny_test,
+                            &cfg,
+                            &device,
+                        )?;
+                        Ok(h.last().map_or(f64::NAN, |e| e.elapsed_seconds))
+                    })
+                })?,
+            });
+        }
 
         // Two trainings at once, as the book's scheduler runs them: each
         // with its own share of the cores, and each with all of them.
         let thread_counts: &[usize] = if cores > 1 { &[1, cores] } else { &[1] };
         for &threads in thread_counts {
+            let kind = if threads == 1 {
+                Kind::ConcurrentOneThread
+            } else {
+                Kind::ConcurrentAllThreads
+            };
+            if !wants(kind) {
+                continue;
+            }
             scheduler::configure(Budget {
                 jobs: 2,
                 threads_per_job: threads,
             });
             eprintln!("bench: two conv AE trainings at the same time, {threads} thread(s) each");
             out.push(Measurement {
-                kind: if threads == 1 {
-                    Kind::ConcurrentOneThread
-                } else {
-                    Kind::ConcurrentAllThreads
-                },
+                kind,
                 name: format!("2 concurrent conv AE trainings, {threads} thread(s) each"),
                 unit: "images/s",
                 values: repeat(repeats, 2 * n_images, |seed| {
@@ -308,21 +329,23 @@ impl BackendTask for Bench<'_> {
         }
         scheduler::configure(Budget::wide());
 
-        out.extend(svm_fits(self.config, self.data, repeats)?);
+        out.extend(svm_fits(self.config, self.data, self.options)?);
 
-        eprintln!("bench: conv AE inference on the test set");
-        let model = ae_config.init::<B>(&device).valid();
-        let test = &self.data.test.images;
-        out.push(Measurement {
-            kind: Kind::ConvAeInference,
-            name: format!("conv AE inference ({} test images)", test.count),
-            unit: "images/s",
-            values: repeat(repeats, test.count, |_| {
-                let started = Instant::now();
-                let _ = evaluate(&model, test, &device);
-                Ok(started.elapsed().as_secs_f64())
-            })?,
-        });
+        if wants(Kind::ConvAeInference) {
+            eprintln!("bench: conv AE inference on the test set");
+            let model = ae_config.init::<B>(&device).valid();
+            let test = &self.data.test.images;
+            out.push(Measurement {
+                kind: Kind::ConvAeInference,
+                name: format!("conv AE inference ({} test images)", test.count),
+                unit: "images/s",
+                values: repeat(repeats, test.count, |_| {
+                    let started = Instant::now();
+                    let _ = evaluate(&model, test, &device);
+                    Ok(started.elapsed().as_secs_f64())
+                })?,
+            });
+        }
         Ok((device_name, out))
     }
 }
@@ -332,7 +355,18 @@ impl BackendTask for Bench<'_> {
 /// set, the chapter's C and degree): the ten binary fits' seconds summed,
 /// each fit on one thread, as libsvm's are (`bench/reference/libsvm_reference.py`
 /// fits the same images).
-fn svm_fits(config: &Config, data: &Dataset, repeats: usize) -> Result<Vec<Measurement>> {
+fn svm_fits(config: &Config, data: &Dataset, options: &BenchOptions) -> Result<Vec<Measurement>> {
+    let repeats = options.repeats;
+    let models: Vec<(Kind, Model)> = [
+        (Kind::LinearSvmFit, Model::LinearSvm),
+        (Kind::PolySvmFit, Model::PolySvm),
+    ]
+    .into_iter()
+    .filter(|(kind, _)| options.wants(*kind))
+    .collect();
+    if models.is_empty() {
+        return Ok(Vec::new());
+    }
     let section = config.section::<BaselinesSection>();
     let settings = Settings {
         svm_c: section.svm_c,
@@ -352,10 +386,7 @@ fn svm_fits(config: &Config, data: &Dataset, repeats: usize) -> Result<Vec<Measu
         threads_per_job: 1,
     });
     let mut out = Vec::new();
-    for (kind, model) in [
-        (Kind::LinearSvmFit, Model::LinearSvm),
-        (Kind::PolySvmFit, Model::PolySvm),
-    ] {
+    for (kind, model) in models {
         eprintln!("bench: {} fit, {n} images × {repeats}", model.name());
         let mut values = Vec::new();
         for _ in 0..repeats {

@@ -248,6 +248,10 @@ pub struct BenchArgs {
     /// Measured repeats of each measurement (after one warm-up).
     #[arg(long, default_value_t = 5, value_parser = at_least_one)]
     pub repeats: usize,
+    /// Only these measurements (comma-separated; all by default), e.g.
+    /// `--only conv-ae-training` to profile one.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<crate::app::bench::Kind>,
     /// Where the CSV goes (default: <runs>/bench/<time>-<backend>.csv).
     #[arg(long)]
     pub csv: Option<PathBuf>,

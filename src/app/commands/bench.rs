@@ -19,6 +19,7 @@ pub fn run(book: &BookArgs, args: &BenchArgs) -> Result<Exit> {
     let options = BenchOptions {
         batches: args.batches,
         repeats: args.repeats,
+        only: args.only.clone(),
     };
     let report = bench::measure(&config, &data, backend, &options)?;
 
@@ -70,17 +71,25 @@ fn print_measurements(report: &BenchReport) {
             m.unit
         );
     }
-    if let Some(alone) = report.median(Kind::ConvAeTraining) {
-        let ratio = |kind| report.median(kind).map_or(f64::NAN, |m| m / alone);
+    // The ratios of what was measured (`--only` may leave some out).
+    let Some(alone) = report.median(Kind::ConvAeTraining) else {
+        return;
+    };
+    if let (Some(one), Some(all)) = (
+        report.median(Kind::ConcurrentOneThread),
+        report.median(Kind::ConcurrentAllThreads),
+    ) {
         println!(
             "two concurrent trainings / one alone: {:.2}× (one thread each), {:.2}× ({} threads each)",
-            ratio(Kind::ConcurrentOneThread),
-            ratio(Kind::ConcurrentAllThreads),
+            one / alone,
+            all / alone,
             scheduler::cores()
         );
+    }
+    if let Some(other) = report.median(Kind::ConvAeOtherStrategy) {
         println!(
             "this backend's convolutions / the other strategy's: {:.2}×",
-            1.0 / ratio(Kind::ConvAeOtherStrategy)
+            alone / other
         );
     }
 }
