@@ -113,10 +113,17 @@ impl BenchReport {
                     median: m.median(),
                     min: v[0],
                     max: v[v.len() - 1],
+                    // Rates to a tenth of an image, durations to the millisecond.
                     values: m
                         .values
                         .iter()
-                        .map(|x| format!("{x:.1}"))
+                        .map(|x| {
+                            if m.unit == "s" {
+                                format!("{x:.3}")
+                            } else {
+                                format!("{x:.1}")
+                            }
+                        })
                         .collect::<Vec<_>>()
                         .join(" "),
                 }
