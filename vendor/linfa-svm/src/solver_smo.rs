@@ -195,6 +195,8 @@ impl<'a, F: Float, K: 'a + Permutable<F>> SolverState<'a, F, K> {
         self.active_set.swap(i, j);
         self.kernel.swap_indices(i, j);
         self.targets.swap(i, j);
+        // ex2 patch: the bounds are per position too (libsvm's get_C(i)).
+        self.bounds.swap(i, j);
     }
 
     /// Reconstruct gradients from inactivate variables
@@ -219,7 +221,9 @@ impl<'a, F: Float, K: 'a + Permutable<F>> SolverState<'a, F, K> {
             for i in self.nactive()..self.ntotal() {
                 let dist_i = self.kernel.distances(i, self.nactive());
                 for j in 0..self.nactive() {
-                    if self.alpha[i].free_floating() {
+                    // ex2 patch: `alpha[j]`, as libsvm; it tested `alpha[i]`,
+                    // which is never free here, so the gradient stayed stale.
+                    if self.alpha[j].free_floating() {
                         self.gradient[i] += self.alpha[j].val() * dist_i[j];
                     }
                 }
@@ -341,8 +345,12 @@ impl<'a, F: Float, K: 'a + Permutable<F>> SolverState<'a, F, K> {
         }
 
         // update alpha status and gradient bar
-        let ui = self.alpha[i].reached_upper();
-        let uj = self.alpha[j].reached_upper();
+        // ex2 patch: whether they *were* at the upper bound, from their old
+        // values; the status is computed from the value, which is already
+        // the new one here, so `gradient_fixed` was never updated (it only
+        // matters once variables are shrunk).
+        let ui = old_alpha_i >= bound_i;
+        let uj = old_alpha_j >= bound_j;
 
         self.alpha[i] = Alpha::from(self.alpha[i].val(), self.bound(i));
         self.alpha[j] = Alpha::from(self.alpha[j].val(), self.bound(j));
@@ -366,12 +374,14 @@ impl<'a, F: Float, K: 'a + Permutable<F>> SolverState<'a, F, K> {
         if uj != self.alpha[j].reached_upper() {
             let dist_j = self.kernel.distances(j, self.ntotal());
             let bound_j = self.bound(j);
+            // ex2 patch: over every variable, as for `i` and in libsvm (it
+            // stopped at the active ones, which left the shrunk ones stale).
             if uj {
-                for k in 0..self.nactive() {
+                for k in 0..self.ntotal() {
                     self.gradient_fixed[k] -= bound_j * dist_j[k];
                 }
             } else {
-                for k in 0..self.nactive() {
+                for k in 0..self.ntotal() {
                     self.gradient_fixed[k] += bound_j * dist_j[k];
                 }
             }
@@ -450,9 +460,10 @@ impl<'a, F: Float, K: 'a + Permutable<F>> SolverState<'a, F, K> {
         let mut obj_diff_min = (F::infinity(), -1);
 
         if gmax.1 != -1 {
-            let dist_i = self.kernel.distances(gmax.1 as usize, self.ntotal());
+            // ex2 patch: only the active part is read, so only it is asked for.
+            let dist_i = self.kernel.distances(gmax.1 as usize, self.nactive());
 
-            for (j, dist_ij) in dist_i.into_iter().enumerate().take(self.nactive()) {
+            for (j, &dist_ij) in dist_i.iter().enumerate() {
                 if self.targets[j] {
                     if !self.alpha[j].reached_lower() {
                         let grad_diff = gmax.0 + self.gradient[j];
@@ -608,7 +619,9 @@ impl<'a, F: Float, K: 'a + Permutable<F>> SolverState<'a, F, K> {
             if self.targets[i] {
                 self.gradient[i] > gmax2
             } else {
-                -self.gradient[i] > gmax1
+                // ex2 patch: `G[i] > Gmax1`, as libsvm's `be_shrunk`; the
+                // sign was flipped, which shrank violating variables away.
+                self.gradient[i] > gmax1
             }
         } else {
             false
@@ -650,7 +663,12 @@ impl<'a, F: Float, K: 'a + Permutable<F>> SolverState<'a, F, K> {
         }
 
         // swap items until working set is homogeneous
-        for i in 0..self.nactive() {
+        // ex2 patch: the bound re-read every step, as libsvm's
+        // `for(i=0;i<active_size;i++)`; a range fixed at the start ran past
+        // the shrunk set and underflowed `nactive` (the index-out-of-bounds
+        // panic of `shrinking(true)`).
+        let mut i = 0;
+        while i < self.nactive() {
             if self.should_shrunk(i, gmax1, gmax2) {
                 self.nactive -= 1;
                 // only consider items behing this one
@@ -662,6 +680,7 @@ impl<'a, F: Float, K: 'a + Permutable<F>> SolverState<'a, F, K> {
                     self.nactive -= 1;
                 }
             }
+            i += 1;
         }
     }
 
@@ -678,7 +697,9 @@ impl<'a, F: Float, K: 'a + Permutable<F>> SolverState<'a, F, K> {
         }
 
         // swap items until working set is homogeneous
-        for i in 0..self.nactive() {
+        // ex2 patch: the bound re-read every step (see `do_shrinking`).
+        let mut i = 0;
+        while i < self.nactive() {
             if self.should_shrunk_nu(i, gmax1, gmax2, gmax3, gmax4) {
                 self.nactive -= 1;
                 // only consider items behing this one
@@ -690,6 +711,7 @@ impl<'a, F: Float, K: 'a + Permutable<F>> SolverState<'a, F, K> {
                     self.nactive -= 1;
                 }
             }
+            i += 1;
         }
     }
 
@@ -800,6 +822,9 @@ impl<'a, F: Float, K: 'a + Permutable<F>> SolverState<'a, F, K> {
             let (mut i, mut j, is_optimal) = self.select_working_set();
             if is_optimal {
                 self.reconstruct_gradient();
+                // ex2 patch: check optimality on every variable, as libsvm
+                // (`active_size = l`); it checked the shrunk set again.
+                self.nactive = self.ntotal();
                 let (i2, j2, is_optimal) = self.select_working_set();
                 if is_optimal {
                     break;
@@ -843,9 +868,16 @@ impl<'a, F: Float, K: 'a + Permutable<F>> SolverState<'a, F, K> {
         };
 
         // put back the solution
-        let mut alpha: Vec<F> = (0..self.ntotal())
-            .map(|i| self.alpha[self.active_set[i]].val())
-            .collect();
+        // ex2 patch: position `i` holds variable `active_set[i]`, so the
+        // variable's value goes to `active_set[i]` (libsvm's
+        // `alpha_[active_set[i]] = alpha[i]`); it applied the inverse
+        // permutation, harmless only while nothing was swapped (no shrinking).
+        let mut alpha: Vec<F> = vec![F::zero(); self.ntotal()];
+        let mut original_targets: Vec<bool> = vec![false; self.ntotal()];
+        for i in 0..self.ntotal() {
+            alpha[self.active_set[i]] = self.alpha[i].val();
+            original_targets[self.active_set[i]] = self.targets[i];
+        }
 
         // If we are solving a regresssion problem the number of alpha values
         // computed by the solver are 2*(#samples). The final weights of each sample
@@ -875,7 +907,9 @@ impl<'a, F: Float, K: 'a + Permutable<F>> SolverState<'a, F, K> {
             let mut tmp = Array1::zeros(self.dataset.len_of(Axis(1)));
 
             for (i, elm) in self.dataset.outer_iter().enumerate() {
-                tmp.scaled_add(self.target(i) * alpha[i], &elm);
+                // ex2 patch: the row's own target, not the one at position `i`.
+                let target = if original_targets[i] { F::one() } else { -F::one() };
+                tmp.scaled_add(target * alpha[i], &elm);
             }
 
             SeparatingHyperplane::Linear(tmp)
